@@ -1,0 +1,78 @@
+//! Typed identity that travels in request extensions once the auth filters have run.
+
+use std::sync::Arc;
+
+/// The per-request id set by the `request_id` filter (`req-<uuid4>`), and the inbound
+/// global request id if the client sent a valid one (oslo.middleware `RequestId`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RequestId {
+    /// `req-<uuid4>`, echoed as `X-Openstack-Request-Id`.
+    pub local: String,
+    /// A valid inbound `X-Openstack-Request-Id` (`req-<uuid>`), kept only for logs.
+    pub global: Option<String>,
+}
+
+/// DER bytes of the verified TLS client certificate of the connection a request came in on.
+/// Inserted by the listener (never taken from a client-supplied header) and hashed by the
+/// `thumbprint_verify` check (RFC 8705 §3.1).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PeerCertificate(pub Arc<Vec<u8>>);
+
+/// Tacker's request context (`tacker.context.Context`, oslo.context `RequestContext`).
+///
+/// Built by the `keystonecontext` filter from the identity headers, or the admin context of
+/// `noauth` pipelines. Handlers read it with the axum extractor.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RequestContext {
+    pub user_id: Option<String>,
+    pub user_name: Option<String>,
+    pub user_domain_id: Option<String>,
+    pub user_domain_name: Option<String>,
+    /// Project (tenant) id; `None` in the `noauth` admin context and for domain/system scope.
+    pub project_id: Option<String>,
+    pub project_name: Option<String>,
+    pub project_domain_id: Option<String>,
+    pub project_domain_name: Option<String>,
+    pub domain_id: Option<String>,
+    pub domain_name: Option<String>,
+    pub system_scope: Option<String>,
+    /// Role names, each trimmed (oslo.context splits `X-Roles` on `,` and strips items).
+    pub roles: Vec<String>,
+    /// Policy rule `context_is_admin` = `role:admin`, compared case-insensitively.
+    pub is_admin: bool,
+    pub request_id: Option<String>,
+    pub global_request_id: Option<String>,
+}
+
+impl RequestContext {
+    /// The context of `noauth` pipelines: admin, no user, no project (Tacker's lazily
+    /// created `get_admin_context()`).
+    pub fn noauth_admin() -> Self {
+        Self {
+            is_admin: true,
+            ..Self::default()
+        }
+    }
+
+    /// True when `role` is one of the caller's roles (case-insensitive, as oslo.policy).
+    pub fn has_role(&self, role: &str) -> bool {
+        self.roles.iter().any(|r| r.eq_ignore_ascii_case(role))
+    }
+}
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for RequestContext {
+    type Rejection = (http::StatusCode, &'static str);
+
+    async fn from_request_parts(
+        parts: &mut http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        // A pipeline that authenticates but has no `keystonecontext` never gets an implicit
+        // admin context: refusing is the fail-closed choice (upstream would fall back to admin).
+        parts
+            .extensions
+            .get::<RequestContext>()
+            .cloned()
+            .ok_or((http::StatusCode::UNAUTHORIZED, "401 Unauthorized"))
+    }
+}

@@ -1,0 +1,11 @@
+//! What Tacker's Python stack gives every part of the service for free, reproduced here once:
+//! oslo.config-style option sections (`config`), JSON bodies as Python's `json.dumps` writes
+//! them (`pyjson`: `", "` / `": "` separators, ASCII-only output) and WebOb's default HTML
+//! error pages (`webob`).
+
+pub mod config;
+mod pyjson;
+mod webob;
+
+pub use pyjson::{to_py_json, PyJson};
+pub use webob::{webob_error_page, webob_not_found};

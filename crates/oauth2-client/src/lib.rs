@@ -1,0 +1,7 @@
+//! How this service authenticates itself to the external OAuth 2.0 authorization server.
+//!
+//! Shared by both directions: the inbound introspection client (keystonemiddleware
+//! `external_oauth2_token`, crate `tacker-auth`) and the outbound client-credentials token
+//! source (Tacker's `tacker.common.ext_oauth2_auth.ExtOAuth2Auth`, crate `tacker-outbound`).
+//! It owns the `[ext_oauth2_auth]` connection options (`certfile`, `keyfile`, `cafile`,
+//! `insecure`, `http_connect_timeout`) and the five client authentication methods.

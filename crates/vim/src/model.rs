@@ -1,0 +1,61 @@
+//! The VIM as stored (`vims` + `vimauths`, spec §2.13) and as shown (spec §2.3).
+
+use chrono::NaiveDateTime;
+use serde_json::{Map, Value};
+
+/// A VIM row joined with its `vimauths` row, unmasked.
+///
+/// `auth_cred` holds what the client sent plus what the driver added (`key_type`,
+/// `secret_uuid`, `auth_url`, `project_*`), with secret values (`bearer_token`,
+/// `client_secret`, `ssl_ca_cert`) already Fernet-encrypted; the encrypted password lives in
+/// `password` (column `vimauths.password`), not in `auth_cred`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Vim {
+    /// uuid4, lower-case hyphenated.
+    pub id: String,
+    /// `openstack` or `kubernetes`.
+    pub vim_type: String,
+    pub tenant_id: String,
+    pub name: String,
+    pub description: String,
+    /// `{"regions": [...]}` once registered; `None` before.
+    pub placement_attr: Option<Value>,
+    pub shared: bool,
+    pub is_default: bool,
+    /// Naive UTC.
+    pub created_at: NaiveDateTime,
+    pub updated_at: Option<NaiveDateTime>,
+    /// `None` while live; the soft-delete time afterwards.
+    pub deleted_at: Option<NaiveDateTime>,
+    pub extra: Map<String, Value>,
+    pub auth_url: String,
+    pub vim_project: Map<String, Value>,
+    pub auth_cred: Map<String, Value>,
+    /// Fernet token of the VIM password (`vimauths.password`), if any.
+    pub password: Option<String>,
+}
+
+/// Python `str(datetime)` of a naive UTC value: `YYYY-MM-DD HH:MM:SS[.ffffff]`, the fraction
+/// only when non-zero (spec §2.3).
+pub fn format_timestamp(ts: &NaiveDateTime) -> String {
+    use chrono::Timelike;
+    if ts.nanosecond() / 1000 == 0 {
+        ts.format("%Y-%m-%d %H:%M:%S").to_string()
+    } else {
+        format!("{}.{:06}", ts.format("%Y-%m-%d %H:%M:%S"), ts.nanosecond() / 1000)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamp_fraction_only_when_non_zero() {
+        let t = NaiveDateTime::parse_from_str("2026-11-29 15:51:07.139986", "%Y-%m-%d %H:%M:%S%.f")
+            .unwrap();
+        assert_eq!(format_timestamp(&t), "2026-11-29 15:51:07.139986");
+        let t = NaiveDateTime::parse_from_str("2026-11-29 15:51:07", "%Y-%m-%d %H:%M:%S").unwrap();
+        assert_eq!(format_timestamp(&t), "2026-11-29 15:51:07");
+    }
+}
