@@ -4,6 +4,7 @@
 //! error pages (`webob`).
 
 pub mod config;
+pub mod ini;
 mod pyjson;
 mod webob;
 
