@@ -1,21 +1,115 @@
-//! The API listener: plain HTTP, HTTPS, or HTTPS with required client certificates
-//! (`[DEFAULT] use_ssl`, `ssl_cert_file`, `ssl_key_file`, `ssl_ca_file`), graceful shutdown.
-//! (Plain HTTP only until the TLS work lands.)
+//! The API listener: plain HTTP, HTTPS, or HTTPS with required client certificates, as
+//! Tacker's `tacker/wsgi.py` `Server` (`[DEFAULT] bind_host`, `bind_port`, `use_ssl`,
+//! `ssl_cert_file`, `ssl_key_file`, `ssl_ca_file`), on rustls + hyper-util (HTTP/1.1 and h2).
+//!
+//! - `ssl_ca_file` set: every connection must present a client certificate chaining to it;
+//!   the handshake is refused otherwise (Tacker: `cert_reqs = ssl.CERT_REQUIRED`).
+//! - The verified client certificate (DER) is attached to every request of its connection as
+//!   [`tacker_auth::PeerCertificate`]; it is never read from a client-supplied header. Only
+//!   when [`ForwardedClientCert`] is configured (off by default) is a PEM header accepted, and
+//!   only from the listed proxy addresses.
+//! - SIGHUP reloads the certificate, key and CA files; established connections keep the
+//!   configuration they were accepted with.
+//! - Shutdown stops accepting, lets in-flight requests finish for at most
+//!   [`ListenerConfig::drain_timeout`], then returns.
+//!
+//! # Entry points (called by `main.rs`)
+//! ```text
+//! ListenerConfig::from_default_section(&Section /* [DEFAULT] */) -> Result<ListenerConfig, ListenerError>
+//! ListenerConfig::plain(SocketAddr) -> ListenerConfig          // plain HTTP, defaults
+//! serve(cfg: ListenerConfig, app: Router, shutdown: impl Future<Output = ()> + Send + 'static)
+//!     -> Result<(), ListenerError>                               // bind + serve until shutdown
+//! shutdown_signal() -> impl Future<Output = ()>                // SIGTERM or SIGINT
+//! ```
+//! Change from the placeholder: `ListenerConfig` gained fields (`tls`,
+//! `forwarded_client_cert`, `drain_timeout`); build it with `from_default_section` or
+//! `ListenerConfig::plain(addr)` instead of a struct literal. For tests and callers that need
+//! the bound port or the reload hook: [`Listener::bind`], [`Listener::local_addr`],
+//! [`Listener::reload_handle`], [`Listener::serve`].
+//!
+//! Requests also carry [`ConnectionInfo`] (remote/local address, whether the connection is
+//! TLS: the root app's version `href` uses `https` then) and axum's `ConnectInfo<SocketAddr>`.
+
+mod config;
+mod conn;
+mod forwarded;
+mod tls;
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
+use hyper_util::rt::TokioExecutor;
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::TcpListener;
+use tokio::task::JoinSet;
+
+pub use config::{ConfiguredPath, TlsFiles};
+pub use conn::ConnectionInfo;
+pub use forwarded::ForwardedClientCert;
+pub use tls::{LoadedCertificate, ReloadHandle};
+
+/// How long in-flight requests may run after shutdown was asked for (Tacker/oslo.service's
+/// `graceful_shutdown_timeout` default is 60 s; 30 s keeps a stuck client from holding a
+/// restart for a minute).
+pub const DEFAULT_DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A TLS handshake that has not finished within this time is dropped, so half-open clients
+/// cannot pin connection tasks.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Where and how to listen.
 #[derive(Clone, Debug)]
 pub struct ListenerConfig {
+    /// `[DEFAULT] bind_host` (default `0.0.0.0`) and `bind_port` (default 9890), resolved.
     pub addr: SocketAddr,
+    /// `[DEFAULT] use_ssl = True`: certificate, key and client CA files. `None`: plain HTTP.
+    pub tls: Option<TlsFiles>,
+    /// Client certificate forwarded by a trusted TLS-terminating front end
+    /// (`[DEFAULT] ssl_client_cert_header` + `ssl_client_cert_trusted_proxies`); off by default.
+    pub forwarded_client_cert: Option<ForwardedClientCert>,
+    /// Bound on finishing in-flight requests after shutdown ([`DEFAULT_DRAIN_TIMEOUT`]).
+    pub drain_timeout: Duration,
 }
 
+impl ListenerConfig {
+    /// Plain HTTP on `addr`, no forwarded certificates, default drain timeout.
+    pub fn plain(addr: SocketAddr) -> Self {
+        Self {
+            addr,
+            tls: None,
+            forwarded_client_cert: None,
+            drain_timeout: DEFAULT_DRAIN_TIMEOUT,
+        }
+    }
+}
+
+/// Start-up and serving failures. Start-up messages keep Tacker's wording and add where the
+/// value came from (`<file> [DEFAULT] <option> = "<value>"`).
 #[derive(Debug, thiserror::Error)]
 pub enum ListenerError {
-    #[error("cannot listen on {addr}: {source}")]
+    /// A configured file does not exist (Tacker: `RuntimeError("Unable to find ssl_cert_file
+    /// : <path>")`).
+    #[error("Unable to find {option} : {path} ({at})")]
+    MissingFile {
+        option: &'static str,
+        path: String,
+        at: String,
+    },
+    /// A configured file exists but cannot be read or does not hold what it should.
+    #[error("{at}: {reason}")]
+    BadFile { at: String, reason: String },
+    /// An option value that does not parse (bool, port, host, address list, header name).
+    #[error("{at}: {reason}")]
+    BadValue { at: String, reason: String },
+    /// rustls refused the certificate/key combination or the client CA set.
+    #[error("{at}: TLS configuration refused: {reason}")]
+    Tls { at: String, reason: String },
+    /// Tacker: "Unable to listen on <host>:<port>" / "Could not bind to ...".
+    #[error("Could not bind to {addr}: {source}")]
     Bind {
         addr: SocketAddr,
         source: std::io::Error,
@@ -24,21 +118,206 @@ pub enum ListenerError {
     Serve(std::io::Error),
 }
 
-/// Serve `app` until `shutdown` resolves, then finish in-flight requests.
+/// A bound listening socket with its TLS state; [`Listener::serve`] runs it.
+pub struct Listener {
+    tcp: TcpListener,
+    local_addr: SocketAddr,
+    tls: Option<ReloadHandle>,
+    forwarded: Option<Arc<ForwardedClientCert>>,
+    drain_timeout: Duration,
+    #[cfg(unix)]
+    sighup: Option<tokio::signal::unix::Signal>,
+}
+
+impl std::fmt::Debug for Listener {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Listener")
+            .field("local_addr", &self.local_addr)
+            .field("tls", &self.tls.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Listener {
+    /// Load the TLS files (if any), bind the socket and register the SIGHUP handler (from now
+    /// on SIGHUP no longer terminates the process).
+    pub async fn bind(cfg: ListenerConfig) -> Result<Self, ListenerError> {
+        let tls = match &cfg.tls {
+            Some(files) => Some(ReloadHandle::load(files.clone())?),
+            None => None,
+        };
+        let tcp = TcpListener::bind(cfg.addr)
+            .await
+            .map_err(|source| ListenerError::Bind {
+                addr: cfg.addr,
+                source,
+            })?;
+        let local_addr = tcp.local_addr().map_err(ListenerError::Serve)?;
+        #[cfg(unix)]
+        let sighup = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot install the SIGHUP handler; certificate reload by signal is off");
+                None
+            }
+        };
+        tracing::info!(
+            addr = %local_addr,
+            scheme = if tls.is_some() { "https" } else { "http" },
+            client_cert_required = tls.as_ref().is_some_and(|t| t.files().ca_file.is_some()),
+            "listening"
+        );
+        Ok(Self {
+            tcp,
+            local_addr,
+            tls,
+            forwarded: cfg.forwarded_client_cert.map(Arc::new),
+            drain_timeout: cfg.drain_timeout,
+            #[cfg(unix)]
+            sighup,
+        })
+    }
+
+    /// The bound address (the real port when `bind_port = 0`).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The hook SIGHUP calls: reload certificate, key and CA files. `None` for plain HTTP.
+    pub fn reload_handle(&self) -> Option<ReloadHandle> {
+        self.tls.clone()
+    }
+
+    /// Accept connections and serve `app` until `shutdown` resolves; then stop accepting, let
+    /// in-flight requests finish (at most `drain_timeout`) and return.
+    pub async fn serve(
+        self,
+        app: Router,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), ListenerError> {
+        let Listener {
+            tcp,
+            local_addr,
+            tls,
+            forwarded,
+            drain_timeout,
+            #[cfg(unix)]
+            sighup,
+        } = self;
+
+        #[cfg(unix)]
+        let reloader = sighup.map(|s| tokio::spawn(reload_on_sighup(s, tls.clone())));
+
+        let builder = Arc::new(auto::Builder::new(TokioExecutor::new()));
+        let graceful = GracefulShutdown::new();
+        let mut conns = JoinSet::new();
+        let mut shutdown = std::pin::pin!(shutdown);
+
+        loop {
+            tokio::select! {
+                () = &mut shutdown => break,
+                accepted = tcp.accept() => match accepted {
+                    Ok((stream, remote_addr)) => {
+                        let ctx = conn::Accepted {
+                            stream,
+                            remote_addr,
+                            local_addr,
+                            tls: tls.as_ref().map(ReloadHandle::acceptor),
+                            forwarded: forwarded.clone(),
+                            app: app.clone(),
+                            builder: builder.clone(),
+                            watcher: graceful.watcher(),
+                        };
+                        conns.spawn(conn::serve_connection(ctx));
+                    }
+                    Err(e) => {
+                        // EMFILE and friends: back off instead of spinning on the error.
+                        tracing::error!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                },
+                Some(_) = conns.join_next(), if !conns.is_empty() => {}
+            }
+        }
+
+        drop(tcp);
+        tracing::info!(
+            connections = conns.len(),
+            drain_timeout_s = drain_timeout.as_secs_f64(),
+            "shutting down: no longer accepting, finishing in-flight requests"
+        );
+        let drained = tokio::time::timeout(drain_timeout, async {
+            tokio::join!(graceful.shutdown(), async {
+                while conns.join_next().await.is_some() {}
+            })
+        })
+        .await;
+        if drained.is_err() {
+            tracing::warn!(
+                connections = conns.len(),
+                "drain timeout reached; closing the remaining connections"
+            );
+            conns.abort_all();
+            while conns.join_next().await.is_some() {}
+        }
+        #[cfg(unix)]
+        if let Some(task) = reloader {
+            task.abort();
+        }
+        tracing::info!("listener stopped");
+        Ok(())
+    }
+}
+
+#[cfg(unix)]
+async fn reload_on_sighup(mut sighup: tokio::signal::unix::Signal, tls: Option<ReloadHandle>) {
+    while sighup.recv().await.is_some() {
+        match &tls {
+            // The outcome (subject/not-after, or the error and "keeping the previous
+            // configuration") is logged by `reload` itself.
+            Some(handle) => {
+                let _ = handle.reload();
+            }
+            None => {
+                tracing::info!("SIGHUP received: plain HTTP listener, no certificates to reload")
+            }
+        }
+    }
+}
+
+/// Bind `cfg.addr` and serve `app` until `shutdown` resolves, then finish in-flight requests
+/// (bounded by `cfg.drain_timeout`). SIGHUP reloads the TLS files meanwhile.
 pub async fn serve(
     cfg: ListenerConfig,
     app: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ListenerError> {
-    let listener = tokio::net::TcpListener::bind(cfg.addr)
-        .await
-        .map_err(|source| ListenerError::Bind {
-            addr: cfg.addr,
-            source,
-        })?;
-    tracing::info!(addr = %cfg.addr, "listening (http)");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
-        .map_err(ListenerError::Serve)
+    Listener::bind(cfg).await?.serve(app, shutdown).await
+}
+
+/// Resolves on the first SIGTERM or SIGINT (Ctrl-C), the signals oslo.service stops on.
+pub async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) {
+            (Ok(mut term), Ok(mut int)) => {
+                tokio::select! {
+                    _ = term.recv() => tracing::info!("SIGTERM received"),
+                    _ = int.recv() => tracing::info!("SIGINT received"),
+                }
+            }
+            (Err(e), _) | (_, Err(e)) => {
+                tracing::warn!(error = %e, "cannot install SIGTERM/SIGINT handlers; waiting for Ctrl-C only");
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
