@@ -5,3 +5,15 @@
 //! source (Tacker's `tacker.common.ext_oauth2_auth.ExtOAuth2Auth`, crate `tacker-outbound`).
 //! It owns the `[ext_oauth2_auth]` connection options (`certfile`, `keyfile`, `cafile`,
 //! `insecure`, `http_connect_timeout`) and the five client authentication methods.
+
+mod authenticator;
+mod client;
+mod clock;
+mod error;
+pub mod options;
+
+pub use authenticator::{AuthenticatedForm, ClientAuthenticator};
+pub use client::{build_http_client, OAuth2Client};
+pub use clock::{Clock, SystemClock};
+pub use error::ClientError;
+pub use options::{AuthMethod, ClientOptions};
