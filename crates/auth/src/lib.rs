@@ -5,5 +5,7 @@
 //! certificate-bound tokens).
 
 mod context;
+mod keystone_context;
 
 pub use context::{PeerCertificate, RequestContext, RequestId};
+pub use keystone_context::{context_from_headers, KeystoneContext, KeystoneContextLayer};
