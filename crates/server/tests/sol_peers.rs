@@ -76,8 +76,8 @@ enum Auth {
     NoAuth,
     /// The guide's client_secret_basic sample against the test authorization server.
     Token {
-        _pki: TestPki,
-        _authz: Box<AuthzServer>,
+        /// Kept alive for the run (the authorization server is killed on drop).
+        _peers: Box<(TestPki, AuthzServer)>,
         token: String,
     },
 }
@@ -116,8 +116,7 @@ async fn start_server(oauth: bool) -> (TackerServer, Auth) {
     (
         server,
         Auth::Token {
-            _pki: pki,
-            _authz: Box::new(authz),
+            _peers: Box::new((pki, authz)),
             token,
         },
     )
