@@ -520,3 +520,27 @@ async fn version_impl_suffix() {
     .await;
     assert_eq!(a.status, StatusCode::BAD_REQUEST);
 }
+
+// Repeated header fields are joined with ',' as the WSGI server does: two Version fields do
+// not form a valid version.
+#[tokio::test]
+async fn repeated_version_fields_are_joined() {
+    let a = get(
+        sol::vnflcm_v2_app(),
+        "/api_versions",
+        &[("Version", "2.0.0"), ("Version", "2.0.0")],
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        a.body,
+        r#"{"status": 400, "detail": "Version String 2.0.0,2.0.0 is of invalid format. Must be of format Major.Minor.Patch.", "title": "Bad Request"}"#
+    );
+    let a = get(
+        sol::vnflcm_v2_app(),
+        "/api_versions",
+        &[("Accept", "text/plain"), ("Accept", "application/json")],
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::OK);
+}

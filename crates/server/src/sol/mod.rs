@@ -177,11 +177,15 @@ impl SolApp {
     /// (a method without a route is the `reject` action: 405).
     async fn handle(self, req: Request) -> Result<Response, SolError> {
         let (parts, body) = req.into_parts();
+        // The WSGI server joins repeated header fields with ',' before the app reads them.
         let header_str = |name: header::HeaderName| {
-            parts
+            let values: Vec<_> = parts
                 .headers
-                .get(name)
+                .get_all(name)
+                .iter()
                 .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+                .collect();
+            (!values.is_empty()).then(|| values.join(","))
         };
         if matches!(parts.method, Method::POST | Method::PUT | Method::PATCH) {
             check_body(header_str(header::CONTENT_TYPE), body).await?;
