@@ -1,3 +1,32 @@
 //! Tier-3 test harness: test PKI, free loopback ports, and the real peer processes (the
 //! `tacker-server` binary, the `oidc-provider` authorization server, keystonemiddleware,
 //! Barbican), started and stopped by pid with readiness polled against a deadline.
+//!
+//! Every process listens on loopback only and is killed (its whole process group) when its
+//! handle is dropped, also when a test fails. Readiness is polled, never slept for.
+//!
+//! The peers are installed by the project's setup scripts (`scripts/setup/authz.sh`,
+//! `scripts/setup/kmw.sh`); a missing installation is reported with the script to run.
+
+mod authz;
+mod conf;
+mod kmw;
+mod pki;
+mod process;
+mod tacker;
+
+pub use authz::{
+    guide_claims, AuthMethod, AuthzOptions, AuthzServer, AuthzStats, ClientSpec, RealmClient,
+};
+pub use conf::{ext_oauth2_section, ExtOAuth2Conf};
+pub use kmw::{KmwOptions, KmwReference};
+pub use pki::{CertFiles, TestPki, CA_CN, CLIENT_CN};
+pub use process::{
+    free_port, repo_root, wait_for_line, wait_ready_http, ChildGuard, DEFAULT_DEADLINE,
+};
+pub use tacker::{tacker_server_binary, TackerOptions, TackerServer};
+
+/// The project of the guide's log samples, which the realm's clients carry in their tokens.
+pub const PROJECT_ID: &str = "2e189ea6c1df4e4ba6d89de254b3a534";
+/// The user of the guide's log samples.
+pub const USER_ID: &str = "173c59254d3040969e359e5df0a3b475";
