@@ -76,3 +76,20 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for RequestContext {
             .ok_or((http::StatusCode::UNAUTHORIZED, "401 Unauthorized"))
     }
 }
+
+impl PeerCertificate {
+    /// The certificate from a PEM text, as Python's `ssl.PEM_cert_to_DER_cert` reads
+    /// Apache mod_ssl's `SSL_CLIENT_CERT`: the text must start exactly with
+    /// `-----BEGIN CERTIFICATE-----` and, once trimmed, end with `-----END CERTIFICATE-----`;
+    /// whitespace inside the base64 is ignored. Only for a trusted TLS-terminating front end,
+    /// never for a header a client could send.
+    pub fn from_pem(pem: &str) -> Option<Self> {
+        use base64::Engine as _;
+        const BEGIN: &str = "-----BEGIN CERTIFICATE-----";
+        const END: &str = "-----END CERTIFICATE-----";
+        let body = pem.strip_prefix(BEGIN)?.trim_end().strip_suffix(END)?;
+        let b64: String = body.chars().filter(|c| !c.is_whitespace()).collect();
+        let der = base64::engine::general_purpose::STANDARD.decode(b64).ok()?;
+        Some(Self(Arc::new(der)))
+    }
+}

@@ -4,8 +4,19 @@
 //! `external_oauth2_token` (RFC 7662 introspection, claim mapping, token cache, RFC 8705
 //! certificate-bound tokens).
 
+mod cache;
 mod context;
+mod error;
 mod keystone_context;
+mod layer;
+mod mapping;
+mod options;
 
+pub use cache::{cache_key, memcache_key, CacheLimits};
 pub use context::{PeerCertificate, RequestContext, RequestId};
+pub use error::AuthError;
 pub use keystone_context::{context_from_headers, KeystoneContext, KeystoneContextLayer};
+pub use layer::{ExternalOAuth2Layer, ExternalOAuth2Service};
+pub use mapping::{AuthContext, Scope};
+pub use options::{ExtOAuth2Options, MappingOptions, SecurityStrategy};
+pub use tacker_oauth2_client::{Clock, SystemClock};

@@ -1,0 +1,498 @@
+//! `ExternalOAuth2Layer`: the paste filter `keystonemiddleware.external_oauth2_token:filter_factory`.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use axum::body::Body;
+use axum::response::Response;
+use base64::Engine as _;
+use futures::future::BoxFuture;
+use http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
+use http::{HeaderMap, HeaderName, HeaderValue, Request, StatusCode};
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+use tacker_common::config::Section;
+use tacker_oauth2_client::{build_http_client, ClientAuthenticator, OAuth2Client};
+
+use crate::cache::{cache_key, CacheLimits, Cached, Entry, TokenCache};
+use crate::mapping::{expires_at, map_claims, AuthContext, Scope};
+use crate::options::{ExtOAuth2Options, MappingOptions};
+use crate::{AuthError, Clock, PeerCertificate, RequestId, SystemClock};
+
+/// Identity headers a client could spoof, removed from every request before anything else
+/// (auth_token `remove_auth_headers`, plus `OpenStack-System-Scope`, which upstream forgets:
+/// deliberate fix).
+const SPOOFABLE_HEADERS: &[&str] = &[
+    "x-service-catalog",
+    "x-identity-status",
+    "x-service-identity-status",
+    "x-is-admin-project",
+    "x-role",
+    "x-user",
+    "x-tenant-id",
+    "x-tenant-name",
+    "x-tenant",
+    "x-domain-id",
+    "x-domain-name",
+    "x-project-id",
+    "x-project-name",
+    "x-project-domain-id",
+    "x-project-domain-name",
+    "x-user-id",
+    "x-user-name",
+    "x-user-domain-id",
+    "x-user-domain-name",
+    "x-roles",
+    "x-service-domain-id",
+    "x-service-domain-name",
+    "x-service-project-id",
+    "x-service-project-name",
+    "x-service-project-domain-id",
+    "x-service-project-domain-name",
+    "x-service-user-id",
+    "x-service-user-name",
+    "x-service-user-domain-id",
+    "x-service-user-domain-name",
+    "x-service-roles",
+    "openstack-system-scope",
+];
+
+struct Inner {
+    client: OAuth2Client,
+    introspect_endpoint: String,
+    challenge: HeaderValue,
+    mapping: MappingOptions,
+    group: String,
+    thumbprint_verify: bool,
+    token_cache_time: i64,
+    cache: Option<TokenCache>,
+    clock: Arc<dyn Clock>,
+}
+
+/// The `external_oauth2_token` filter as a tower layer.
+#[derive(Clone)]
+pub struct ExternalOAuth2Layer {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for ExternalOAuth2Layer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ExternalOAuth2Layer")
+            .field("introspect_endpoint", &self.inner.introspect_endpoint)
+            .field("auth_method", &self.inner.client.authenticator().method())
+            .finish_non_exhaustive()
+    }
+}
+
+impl ExternalOAuth2Layer {
+    /// Build the filter from tacker.conf `[ext_oauth2_auth]` (`conf`) and the keys of the paste
+    /// `[filter:external_oauth2_token]` section (`paste`, which win). Errors are upstream's
+    /// `ConfigurationError` texts; the server must refuse to start.
+    pub fn from_sections(conf: &Section, paste: &Section) -> Result<Self, AuthError> {
+        Self::from_sections_with(conf, paste, Arc::new(SystemClock), CacheLimits::default())
+    }
+
+    /// [`Self::from_sections`] with an injected clock and cache bounds.
+    pub fn from_sections_with(
+        conf: &Section,
+        paste: &Section,
+        clock: Arc<dyn Clock>,
+        limits: CacheLimits,
+    ) -> Result<Self, AuthError> {
+        // Construction order of upstream: option conversion, cache, HTTP session, audience,
+        // introspect_endpoint, auth_method, client_id, method-specific options.
+        let options = ExtOAuth2Options::load(conf, paste)?;
+        tracing::debug!(?options, "external_oauth2_token options");
+        if options.memcache_security_strategy.is_some() && options.memcache_secret_key.is_none() {
+            return Err(AuthError::Configuration(
+                "memcache_secret_key must be defined when a memcache_security_strategy is defined"
+                    .into(),
+            ));
+        }
+        if !options.memcached_servers.is_empty() {
+            tracing::warn!(
+                servers = ?options.memcached_servers,
+                "memcached_servers is not yet supported, using the in-process cache"
+            );
+        }
+        let cache =
+            (options.token_cache_time != -1).then(|| TokenCache::new(limits, clock.clone()));
+        let http = build_http_client(&options.client)?;
+        let audience = options
+            .client
+            .audience
+            .clone()
+            .ok_or_else(|| options.not_set("audience"))?;
+        let introspect_endpoint = options
+            .introspect_endpoint
+            .clone()
+            .ok_or_else(|| options.not_set("introspect_endpoint"))?;
+        let group = options.client.group.clone();
+        if url::Url::parse(&introspect_endpoint).is_err() {
+            return Err(AuthError::Configuration(format!(
+                "{}: not a URL",
+                merged_describe(conf, paste, "introspect_endpoint", &introspect_endpoint)
+            )));
+        }
+        let challenge = HeaderValue::from_str(&format!(
+            "Authorization OAuth 2.0 uri=\"{audience}\""
+        ))
+        .map_err(|_| {
+            AuthError::Configuration(format!(
+                "{}: cannot be sent in a WWW-Authenticate header",
+                merged_describe(conf, paste, "audience", &audience)
+            ))
+        })?;
+        let authenticator = ClientAuthenticator::new(&options.client, clock.clone())?;
+        authenticator.spawn_reload_on_sighup();
+        let client =
+            OAuth2Client::from_parts(http, authenticator, options.client.http_connect_timeout);
+        tracing::info!("Starting Keystone external_oauth2_token middleware");
+        Ok(Self {
+            inner: Arc::new(Inner {
+                client,
+                introspect_endpoint,
+                challenge,
+                mapping: options.mapping,
+                group,
+                thumbprint_verify: options.thumbprint_verify,
+                token_cache_time: options.token_cache_time,
+                cache,
+                clock,
+            }),
+        })
+    }
+
+    /// The client authentication in use (e.g. to call `reload()` on demand).
+    pub fn authenticator(&self) -> &ClientAuthenticator {
+        self.inner.client.authenticator()
+    }
+
+    /// Number of cached entries after pending maintenance (for tests and metrics).
+    pub async fn cached_entries(&self) -> u64 {
+        match &self.inner.cache {
+            Some(c) => {
+                c.inner.run_pending_tasks().await;
+                c.inner.entry_count()
+            }
+            None => 0,
+        }
+    }
+
+    /// Whether `token` has an entry that is still fresh by the injected clock.
+    pub async fn is_cached(&self, token: &str) -> bool {
+        let Some(c) = &self.inner.cache else {
+            return false;
+        };
+        let now = c.clock.now_unix();
+        c.inner
+            .get(&cache_key(token))
+            .await
+            .is_some_and(|e| e.valid_until.is_none_or(|u| now < u))
+    }
+}
+
+fn merged_describe(conf: &Section, paste: &Section, key: &str, value: &str) -> String {
+    if paste.get(key).is_some() {
+        paste.describe(key, value)
+    } else {
+        conf.describe(key, value)
+    }
+}
+
+impl<S> tower::Layer<S> for ExternalOAuth2Layer {
+    type Service = ExternalOAuth2Service<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        ExternalOAuth2Service {
+            filter: self.inner.clone(),
+            inner,
+        }
+    }
+}
+
+/// The service produced by [`ExternalOAuth2Layer`].
+#[derive(Clone)]
+pub struct ExternalOAuth2Service<S> {
+    filter: Arc<Inner>,
+    inner: S,
+}
+
+impl<S> tower::Service<Request<Body>> for ExternalOAuth2Service<S>
+where
+    S: tower::Service<Request<Body>, Response = Response, Error = Infallible>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = BoxFuture<'static, Result<Response, Infallible>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request<Body>) -> Self::Future {
+        // The clone that was polled ready handles this request; a fresh clone stays behind.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let filter = self.filter.clone();
+        Box::pin(async move {
+            let headers = request.headers_mut();
+            for name in SPOOFABLE_HEADERS {
+                headers.remove(*name);
+            }
+            let request_id = request
+                .extensions()
+                .get::<RequestId>()
+                .map(|r| r.local.clone());
+            let cert = request.extensions().get::<PeerCertificate>().cloned();
+            let result = filter.authenticate(request.headers(), cert.as_ref()).await;
+            match result {
+                Ok(ctx) => {
+                    set_identity_headers(request.headers_mut(), &ctx);
+                    request.extensions_mut().insert((*ctx).clone());
+                    let mut response = inner.call(request).await?;
+                    if response.status() == StatusCode::UNAUTHORIZED {
+                        response
+                            .headers_mut()
+                            .append(WWW_AUTHENTICATE, filter.challenge.clone());
+                    }
+                    Ok(response)
+                }
+                Err(e) => Ok(e.into_response(&filter.challenge, request_id.as_deref())),
+            }
+        })
+    }
+}
+
+impl Inner {
+    async fn authenticate(
+        &self,
+        headers: &HeaderMap,
+        cert: Option<&PeerCertificate>,
+    ) -> Result<Arc<AuthContext>, AuthError> {
+        let token = bearer_token(headers)?;
+        let ctx = self.token_data(token).await?;
+        if self.thumbprint_verify {
+            verify_thumbprint(cert, &ctx.token_info)?;
+        }
+        tracing::debug!(
+            user_id = %ctx.user_id,
+            roles = %ctx.roles_header,
+            scope = ?ctx.scope,
+            "The access token data is mapped."
+        );
+        Ok(ctx)
+    }
+
+    async fn token_data(&self, token: &str) -> Result<Arc<AuthContext>, AuthError> {
+        let entry = match &self.cache {
+            None => self.introspect(token).await?,
+            Some(cache) => {
+                let key = cache_key(token);
+                let mut attempt = 0;
+                loop {
+                    // moka runs one init future per key; concurrent misses wait for it.
+                    let entry = cache
+                        .inner
+                        .try_get_with(key, self.introspect(token))
+                        .await
+                        .map_err(|e| (*e).clone())?;
+                    let now = self.clock.now_unix();
+                    if attempt == 0 && entry.valid_until.is_some_and(|u| now >= u) {
+                        cache.inner.invalidate(&key).await;
+                        attempt += 1;
+                        continue;
+                    }
+                    break entry;
+                }
+            }
+        };
+        match entry.value {
+            Cached::Inactive => Err(AuthError::InvalidToken("The token is not active.".into())),
+            Cached::Valid(ctx) => {
+                let now = self.clock.now_unix();
+                if ctx.expires_at.is_some_and(|exp| exp < now.floor()) {
+                    if let Some(cache) = &self.cache {
+                        let dead = Entry::new(Cached::Inactive, now, self.token_cache_time);
+                        cache.inner.insert(cache_key(token), dead).await;
+                    }
+                    return Err(AuthError::InvalidToken("The token has expired.".into()));
+                }
+                Ok(ctx)
+            }
+        }
+    }
+
+    /// RFC 7662 §2.1 request and §2.2 response handling.
+    async fn introspect(&self, token: &str) -> Result<Entry, AuthError> {
+        let response = self
+            .client
+            .post_form(
+                &self.introspect_endpoint,
+                &[("token", token), ("token_type_hint", "access_token")],
+            )
+            .await
+            .inspect_err(|e| tracing::error!("Unable to validate token: {e}"))?;
+        let status = response.status();
+        if status == StatusCode::REQUEST_TIMEOUT {
+            // keystoneauth's RequestTimeout: upstream's "temporarily unavailable" branch.
+            return Err(AuthError::Unavailable(
+                "The introspect API returned 408 Request Timeout.".into(),
+            ));
+        }
+        let body = response.bytes().await.map_err(|e| {
+            AuthError::Service(format!("reading the introspect API response failed: {e}"))
+        })?;
+        if status != StatusCode::OK {
+            let text = String::from_utf8_lossy(&body);
+            tracing::error!(
+                "The introspect API returns an incorrect response. response_status: {}, response_text: {text}",
+                status.as_u16()
+            );
+            return Err(AuthError::Service(format!(
+                "The introspect API returned {}.",
+                status.as_u16()
+            )));
+        }
+        let metadata: Map<String, Value> = match serde_json::from_slice::<Value>(&body) {
+            Ok(Value::Object(m)) => m,
+            Ok(_) => {
+                return Err(AuthError::Service(
+                    "The introspect API response is not a JSON object.".into(),
+                ))
+            }
+            Err(e) => {
+                return Err(AuthError::Service(format!(
+                    "The introspect API response is not JSON: {e}"
+                )))
+            }
+        };
+        if tracing::enabled!(tracing::Level::DEBUG) {
+            let text = serde_json::to_string(&metadata).unwrap_or_default();
+            tracing::debug!("The introspect API response: {text}");
+        }
+        let now = self.clock.now_unix();
+        // RFC 7662 §2.2: `active` is a boolean; only `true` is active (upstream: truthiness).
+        if metadata.get("active") != Some(&Value::Bool(true)) {
+            tracing::info!("The access token is not active.");
+            return Ok(Entry::new(Cached::Inactive, now, self.token_cache_time));
+        }
+        let exp = expires_at(&metadata, &self.mapping, &self.group)?;
+        if exp.is_some_and(|e| e < now.floor()) {
+            // Upstream only checks `exp` on cache hits; rejecting on first sight is a fix.
+            tracing::info!("The access token has expired.");
+            return Ok(Entry::new(Cached::Inactive, now, self.token_cache_time));
+        }
+        let ctx = map_claims(metadata, &self.mapping, &self.group, exp)?;
+        Ok(Entry::new(
+            Cached::Valid(Arc::new(ctx)),
+            now,
+            self.token_cache_time,
+        ))
+    }
+}
+
+/// `Authorization: Bearer <token>`: scheme case-sensitive, token the untrimmed rest (WebOb).
+fn bearer_token(headers: &HeaderMap) -> Result<&str, AuthError> {
+    let missing = || AuthError::InvalidToken("Unable to obtain the access token.".into());
+    let value = headers.get(AUTHORIZATION).ok_or_else(missing)?;
+    let value = value.to_str().map_err(|_| missing())?;
+    let (scheme, token) = value.split_once(' ').ok_or_else(missing)?;
+    if scheme != "Bearer" || token.is_empty() {
+        return Err(missing());
+    }
+    Ok(token)
+}
+
+/// RFC 8705 §3.1: `cnf.x5t#S256` must be base64url(SHA-256(DER of the client certificate)).
+fn verify_thumbprint(
+    cert: Option<&PeerCertificate>,
+    metadata: &Map<String, Value>,
+) -> Result<(), AuthError> {
+    let invalid = |why: &str| AuthError::InvalidToken(why.to_owned());
+    let cert = cert
+        .filter(|c| !c.0.is_empty())
+        .ok_or_else(|| invalid("The client certificate is not available."))?;
+    let thumbprint =
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(cert.0.as_slice()));
+    let expected = match metadata.get("cnf") {
+        None => None,
+        // Upstream crashes (plain 500) on a non-object cnf; fail closed with 401 instead.
+        Some(Value::Object(cnf)) => cnf.get("x5t#S256").and_then(Value::as_str),
+        Some(_) => return Err(invalid("The cnf claim is not an object.")),
+    };
+    if expected != Some(thumbprint.as_str()) {
+        return Err(invalid(
+            "The client certificate thumbprint does not match the token.",
+        ));
+    }
+    Ok(())
+}
+
+fn set_identity_headers(headers: &mut HeaderMap, ctx: &AuthContext) {
+    let mut set = |name: &'static str, value: &str| {
+        // Values were checked to be header-safe while mapping.
+        if let Ok(v) = HeaderValue::from_str(value) {
+            headers.insert(HeaderName::from_static(name), v);
+        }
+    };
+    set("x-identity-status", "Confirmed");
+    set("x-roles", &ctx.roles_header);
+    set("x-role", &ctx.roles_header);
+    if ctx.is_admin {
+        set("x-is-admin-project", "true");
+    }
+    match &ctx.scope {
+        Scope::System => set("openstack-system-scope", "all"),
+        Scope::Project {
+            id,
+            name,
+            domain_id,
+            domain_name,
+        } => {
+            set("x-project-id", id);
+            set("x-project-name", name);
+            set("x-project-domain-id", domain_id);
+            set("x-project-domain-name", domain_name);
+            set("x-tenant-id", id);
+            set("x-tenant-name", name);
+            // Upstream sets X-Tenant to the project id (auth_token uses the name).
+            set("x-tenant", id);
+        }
+        Scope::Domain { id, name } => {
+            set("x-domain-id", id);
+            set("x-domain-name", name);
+        }
+    }
+    set("x-user-id", &ctx.user_id);
+    set("x-user-name", &ctx.user_name);
+    set("x-user-domain-id", &ctx.user_domain_id);
+    set("x-user-domain-name", &ctx.user_domain_name);
+    set("x-user", &ctx.user_name);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn h(v: &str) -> HeaderMap {
+        let mut m = HeaderMap::new();
+        m.insert(AUTHORIZATION, HeaderValue::from_str(v).unwrap());
+        m
+    }
+
+    #[test]
+    fn bearer_is_case_sensitive_and_untrimmed() {
+        assert_eq!(bearer_token(&h("Bearer abc")).unwrap(), "abc");
+        assert_eq!(bearer_token(&h("Bearer  abc")).unwrap(), " abc");
+        assert!(bearer_token(&h("bearer abc")).is_err());
+        assert!(bearer_token(&h("Bearer")).is_err());
+        assert!(bearer_token(&h("Bearer ")).is_err());
+        assert!(bearer_token(&HeaderMap::new()).is_err());
+    }
+}

@@ -1,0 +1,436 @@
+//! Claim mapping (keystonemiddleware `_get_token_data_from_metadata`): introspection response
+//! → the identity of the request (`AuthContext`).
+
+use std::sync::Arc;
+
+use http::HeaderValue;
+use serde_json::{Map, Value};
+
+use crate::options::MappingOptions;
+use crate::AuthError;
+
+/// How the token is scoped.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Scope {
+    Project {
+        id: String,
+        name: String,
+        domain_id: String,
+        domain_name: String,
+    },
+    Domain {
+        id: String,
+        name: String,
+    },
+    /// `OpenStack-System-Scope: all`.
+    System,
+}
+
+/// The authenticated identity the `external_oauth2_token` filter puts into request
+/// extensions (the typed form of upstream's `external.token_info` and identity headers).
+#[derive(Clone, Debug, PartialEq)]
+pub struct AuthContext {
+    pub user_id: String,
+    pub user_name: String,
+    pub user_domain_id: String,
+    pub user_domain_name: String,
+    /// `X-Roles` as sent to the app: the claim string unchanged, or a list claim joined by `,`.
+    pub roles_header: String,
+    /// Role names (split on `,` and trimmed, empty items dropped).
+    pub roles: Vec<String>,
+    /// `admin` is one of the roles (case-insensitive; for string claims, upstream's untrimmed
+    /// split decides).
+    pub is_admin: bool,
+    pub scope: Scope,
+    /// The `mapping_expires_at` claim, or else the RFC 7662 `exp`, in Unix seconds.
+    pub expires_at: Option<f64>,
+    /// The full introspection response (`origin_token_metadata`).
+    pub token_info: Arc<Map<String, Value>>,
+}
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for AuthContext {
+    type Rejection = (http::StatusCode, &'static str);
+
+    async fn from_request_parts(
+        parts: &mut http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<AuthContext>()
+            .cloned()
+            .ok_or((http::StatusCode::UNAUTHORIZED, "401 Unauthorized"))
+    }
+}
+
+/// Python truthiness of a JSON value.
+pub(crate) fn is_truthy(v: &Value) -> bool {
+    match v {
+        Value::Null => false,
+        Value::Bool(b) => *b,
+        Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
+        Value::String(s) => !s.is_empty(),
+        Value::Array(a) => !a.is_empty(),
+        Value::Object(o) => !o.is_empty(),
+    }
+}
+
+/// Resolve a mapping path. A name without `.` is a top-level claim; a dotted path walks
+/// nested objects. Unlike upstream, a missing or empty intermediate object makes the value
+/// absent: upstream would look the rest of the path up at the root (deliberate fix).
+pub(crate) fn resolve<'a>(
+    root: &'a Map<String, Value>,
+    option: &str,
+    path: &str,
+) -> Result<Option<&'a Value>, AuthError> {
+    if !path.contains('.') {
+        return Ok(root.get(path));
+    }
+    let segments: Vec<&str> = path.split('.').collect();
+    if segments.iter().any(|s| s.is_empty()) {
+        return Err(AuthError::Configuration(format!(
+            "{option} = \"{path}\": the claim path has an empty segment"
+        )));
+    }
+    let mut current = root;
+    let (last, parents) = segments
+        .split_last()
+        .expect("split yields at least one item");
+    for seg in parents {
+        match current.get(*seg) {
+            Some(Value::Object(m)) => current = m,
+            Some(v) if is_truthy(v) => {
+                return Err(AuthError::Forbidden(format!(
+                    "{option} = \"{path}\": the claim \"{seg}\" is not an object"
+                )))
+            }
+            _ => return Ok(None),
+        }
+    }
+    Ok(current.get(*last))
+}
+
+#[derive(Clone, Copy)]
+enum Want {
+    Str,
+    Bool,
+    Int,
+}
+
+/// A mapped claim: `required` falsy → 403; unset option of a required field → 500.
+fn claim<'a>(
+    root: &'a Map<String, Value>,
+    option: &str,
+    path: Option<&str>,
+    required: bool,
+    want: Want,
+    group: &str,
+) -> Result<Option<&'a Value>, AuthError> {
+    let Some(path) = path else {
+        return if required {
+            Err(AuthError::Configuration(
+                tacker_oauth2_client::options::not_set_message(option, group),
+            ))
+        } else {
+            Ok(None)
+        };
+    };
+    let value = resolve(root, option, path)?.filter(|v| is_truthy(v));
+    let Some(value) = value else {
+        return if required {
+            Err(AuthError::Forbidden(format!(
+                "{option} = \"{path}\": the claim is missing or empty"
+            )))
+        } else {
+            Ok(None)
+        };
+    };
+    let ok = match want {
+        Want::Str => value.is_string(),
+        Want::Bool => value.is_boolean(),
+        Want::Int => value.is_i64() || value.is_u64(),
+    };
+    if !ok {
+        return Err(AuthError::Forbidden(format!(
+            "{option} = \"{path}\": the claim has the wrong JSON type"
+        )));
+    }
+    Ok(Some(value))
+}
+
+fn string(
+    root: &Map<String, Value>,
+    option: &str,
+    path: Option<&str>,
+    group: &str,
+) -> Result<String, AuthError> {
+    let v = claim(root, option, path, true, Want::Str, group)?
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    header_safe(option, v)?;
+    Ok(v.to_owned())
+}
+
+/// The value goes into a request header for the app; refuse what cannot be one.
+fn header_safe(option: &str, value: &str) -> Result<(), AuthError> {
+    HeaderValue::from_str(value).map(|_| ()).map_err(|_| {
+        AuthError::Forbidden(format!(
+            "{option}: the claim cannot be sent as a header value"
+        ))
+    })
+}
+
+/// The token's expiry: `mapping_expires_at` (integer, 403 otherwise) if configured, else the
+/// RFC 7662 `exp` claim if it is a number.
+pub(crate) fn expires_at(
+    root: &Map<String, Value>,
+    mapping: &MappingOptions,
+    group: &str,
+) -> Result<Option<f64>, AuthError> {
+    if mapping.expires_at.is_some() {
+        return Ok(claim(
+            root,
+            "mapping_expires_at",
+            mapping.expires_at.as_deref(),
+            false,
+            Want::Int,
+            group,
+        )?
+        .and_then(Value::as_f64));
+    }
+    Ok(root.get("exp").and_then(Value::as_f64))
+}
+
+/// Map an active introspection response to the request identity, in upstream's order:
+/// roles, system scope, project or domain scope, user.
+pub(crate) fn map_claims(
+    root: Map<String, Value>,
+    mapping: &MappingOptions,
+    group: &str,
+    expires_at: Option<f64>,
+) -> Result<AuthContext, AuthError> {
+    let m = &root;
+    let roles_path = mapping.roles.as_deref();
+    let Some(path) = roles_path else {
+        return Err(AuthError::Configuration(
+            tacker_oauth2_client::options::not_set_message("mapping_roles", group),
+        ));
+    };
+    let (roles_header, is_admin) = match resolve(m, "mapping_roles", path)?.filter(|v| is_truthy(v))
+    {
+        None => {
+            return Err(AuthError::Forbidden(format!(
+                "mapping_roles = \"{path}\": the claim is missing or empty"
+            )))
+        }
+        // Upstream: `'admin' in roles.lower().split(',')`, no trimming.
+        Some(Value::String(s)) => (s.clone(), s.to_lowercase().split(',').any(|r| r == "admin")),
+        // Keycloak role mappers emit lists (deliberate extension).
+        Some(Value::Array(items)) => {
+            let mut names = Vec::with_capacity(items.len());
+            for item in items {
+                match item.as_str() {
+                    Some(s) => names.push(s),
+                    None => {
+                        return Err(AuthError::Forbidden(format!(
+                        "mapping_roles = \"{path}\": the list holds a value that is not a string"
+                    )))
+                    }
+                }
+            }
+            let admin = names.iter().any(|r| r.to_lowercase() == "admin");
+            (names.join(","), admin)
+        }
+        Some(_) => {
+            return Err(AuthError::Forbidden(format!(
+                "mapping_roles = \"{path}\": the claim has the wrong JSON type"
+            )))
+        }
+    };
+    header_safe("mapping_roles", &roles_header)?;
+    let roles = roles_header
+        .split(',')
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+        .map(String::from)
+        .collect();
+
+    let system = claim(
+        m,
+        "mapping_system_scope",
+        mapping.system_scope.as_deref(),
+        false,
+        Want::Bool,
+        group,
+    )?
+    .is_some_and(|v| v.as_bool() == Some(true));
+    let scope = if system {
+        Scope::System
+    } else {
+        let project_id = claim(
+            m,
+            "mapping_project_id",
+            mapping.project_id.as_deref(),
+            false,
+            Want::Str,
+            group,
+        )?
+        .and_then(Value::as_str)
+        .map(String::from);
+        match project_id {
+            Some(id) => {
+                header_safe("mapping_project_id", &id)?;
+                Scope::Project {
+                    id,
+                    name: string(
+                        m,
+                        "mapping_project_name",
+                        mapping.project_name.as_deref(),
+                        group,
+                    )?,
+                    domain_id: string(
+                        m,
+                        "mapping_project_domain_id",
+                        mapping.project_domain_id.as_deref(),
+                        group,
+                    )?,
+                    domain_name: string(
+                        m,
+                        "mapping_project_domain_name",
+                        mapping.project_domain_name.as_deref(),
+                        group,
+                    )?,
+                }
+            }
+            None => Scope::Domain {
+                id: string(
+                    m,
+                    "mapping_project_domain_id",
+                    mapping.project_domain_id.as_deref(),
+                    group,
+                )?,
+                name: string(
+                    m,
+                    "mapping_project_domain_name",
+                    mapping.project_domain_name.as_deref(),
+                    group,
+                )?,
+            },
+        }
+    };
+    let user_id = string(m, "mapping_user_id", mapping.user_id.as_deref(), group)?;
+    let user_name = string(m, "mapping_user_name", mapping.user_name.as_deref(), group)?;
+    let user_domain_id = string(
+        m,
+        "mapping_user_domain_id",
+        mapping.user_domain_id.as_deref(),
+        group,
+    )?;
+    let user_domain_name = string(
+        m,
+        "mapping_user_domain_name",
+        mapping.user_domain_name.as_deref(),
+        group,
+    )?;
+    Ok(AuthContext {
+        user_id,
+        user_name,
+        user_domain_id,
+        user_domain_name,
+        roles_header,
+        roles,
+        is_admin,
+        scope,
+        expires_at,
+        token_info: Arc::new(root),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn obj(v: Value) -> Map<String, Value> {
+        v.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn dotted_path_walks_objects_without_root_fallback() {
+        let root = obj(json!({"id": "top", "access_project": {}, "a": {"b": {"c": "x"}}}));
+        assert_eq!(resolve(&root, "k", "a.b.c").unwrap(), Some(&json!("x")));
+        // Upstream would return the top-level "id" here (root-fallback quirk, not copied).
+        assert_eq!(resolve(&root, "k", "access_project.id").unwrap(), None);
+        assert_eq!(resolve(&root, "k", "missing.id").unwrap(), None);
+    }
+
+    #[test]
+    fn empty_segment_is_configuration_error() {
+        let root = obj(json!({}));
+        for p in ["a..b", ".a", "a."] {
+            assert!(matches!(
+                resolve(&root, "k", p),
+                Err(AuthError::Configuration(_))
+            ));
+        }
+    }
+
+    #[test]
+    fn non_object_parent_is_forbidden() {
+        let root = obj(json!({"user": "alice"}));
+        assert!(matches!(
+            resolve(&root, "k", "user.id"),
+            Err(AuthError::Forbidden(_))
+        ));
+    }
+
+    #[test]
+    fn roles_untrimmed_admin_check_as_upstream() {
+        let mapping = MappingOptions {
+            roles: Some("roles".into()),
+            project_domain_id: Some("d".into()),
+            project_domain_name: Some("d".into()),
+            user_id: Some("u".into()),
+            user_name: Some("u".into()),
+            user_domain_id: Some("d".into()),
+            user_domain_name: Some("d".into()),
+            ..Default::default()
+        };
+        let ctx = map_claims(
+            obj(json!({"roles": "member, admin", "d": "x", "u": "y"})),
+            &mapping,
+            "g",
+            None,
+        )
+        .unwrap();
+        assert!(!ctx.is_admin);
+        assert_eq!(ctx.roles, vec!["member", "admin"]);
+        let ctx = map_claims(
+            obj(json!({"roles": ["member", "Admin"], "d": "x", "u": "y"})),
+            &mapping,
+            "g",
+            None,
+        )
+        .unwrap();
+        assert!(ctx.is_admin);
+        assert_eq!(ctx.roles_header, "member,Admin");
+        assert!(matches!(
+            map_claims(
+                obj(json!({"roles": ["member", 1], "d": "x", "u": "y"})),
+                &mapping,
+                "g",
+                None
+            ),
+            Err(AuthError::Forbidden(_))
+        ));
+        assert!(matches!(
+            map_claims(
+                obj(json!({"roles": [], "d": "x", "u": "y"})),
+                &mapping,
+                "g",
+                None
+            ),
+            Err(AuthError::Forbidden(_))
+        ));
+    }
+}

@@ -1,0 +1,217 @@
+//! The options of the `external_oauth2_token` filter: `[ext_oauth2_auth]` of tacker.conf,
+//! overridden by the keys of the paste `[filter:external_oauth2_token]` section
+//! (keystonemiddleware `_common/config.Config`: paste local_conf wins).
+
+use secrecy::SecretString;
+use tacker_common::config::Section;
+use tacker_oauth2_client::options::{
+    convert_error, read_bool, read_int, read_int_keep_zero, read_list, read_str,
+    CLIENT_OPTION_NAMES,
+};
+use tacker_oauth2_client::ClientOptions;
+
+use crate::AuthError;
+
+/// `memcache_security_strategy` (choices `None`/`MAC`/`ENCRYPT`, case-insensitive).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SecurityStrategy {
+    Mac,
+    Encrypt,
+}
+
+/// Claim paths (`mapping_*`): a claim name, or a dotted path into nested objects.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MappingOptions {
+    /// `mapping_project_id` (optional; absent or falsy claim = domain scope).
+    pub project_id: Option<String>,
+    /// `mapping_project_name` (required for project scope).
+    pub project_name: Option<String>,
+    /// `mapping_project_domain_id` (project scope; domain id for domain scope).
+    pub project_domain_id: Option<String>,
+    /// `mapping_project_domain_name`.
+    pub project_domain_name: Option<String>,
+    /// `mapping_user_id` (default `client_id`).
+    pub user_id: Option<String>,
+    /// `mapping_user_name` (default `username`).
+    pub user_name: Option<String>,
+    /// `mapping_user_domain_id` (required, no default).
+    pub user_domain_id: Option<String>,
+    /// `mapping_user_domain_name` (required, no default).
+    pub user_domain_name: Option<String>,
+    /// `mapping_roles` (required): a comma-separated string or a JSON list of strings.
+    pub roles: Option<String>,
+    /// `mapping_system_scope` (optional): a JSON boolean claim.
+    pub system_scope: Option<String>,
+    /// `mapping_expires_at` (optional): a JSON integer claim.
+    pub expires_at: Option<String>,
+}
+
+/// Every option of the filter, converted. `Debug` redacts the secrets.
+#[derive(Clone, Debug)]
+pub struct ExtOAuth2Options {
+    /// Connection and client authentication (`certfile` ... `jwt_bearer_time_out`).
+    pub client: ClientOptions,
+    /// `introspect_endpoint` (str, required): RFC 7662 endpoint.
+    pub introspect_endpoint: Option<String>,
+    /// `thumbprint_verify` (bool, default false): RFC 8705 certificate-bound tokens.
+    pub thumbprint_verify: bool,
+    pub mapping: MappingOptions,
+    /// `memcached_servers` (list, deprecated name `memcache_servers`): accepted, not used yet.
+    pub memcached_servers: Vec<String>,
+    /// `token_cache_time` (int seconds, default 300): -1 disables the cache, 0 caches up to
+    /// the token's `exp`.
+    pub token_cache_time: i64,
+    /// `memcache_security_strategy` (default `None`).
+    pub memcache_security_strategy: Option<SecurityStrategy>,
+    /// `memcache_secret_key` (secret): required with a strategy.
+    pub memcache_secret_key: Option<SecretString>,
+    /// `memcache_pool_dead_retry` (int, default 300).
+    pub memcache_pool_dead_retry: Option<i64>,
+    /// `memcache_pool_maxsize` (int, default 10).
+    pub memcache_pool_maxsize: Option<i64>,
+    /// `memcache_pool_socket_timeout` (int, default 3).
+    pub memcache_pool_socket_timeout: Option<i64>,
+    /// `memcache_pool_unused_timeout` (int, default 60).
+    pub memcache_pool_unused_timeout: Option<i64>,
+    /// `memcache_pool_conn_get_timeout` (int, default 10).
+    pub memcache_pool_conn_get_timeout: Option<i64>,
+    /// `memcache_use_advanced_pool` (bool, default true).
+    pub memcache_use_advanced_pool: bool,
+}
+
+const FILTER_OPTION_NAMES: [&str; 25] = [
+    "introspect_endpoint",
+    "thumbprint_verify",
+    "mapping_project_id",
+    "mapping_project_name",
+    "mapping_project_domain_id",
+    "mapping_project_domain_name",
+    "mapping_user_id",
+    "mapping_user_name",
+    "mapping_user_domain_id",
+    "mapping_user_domain_name",
+    "mapping_roles",
+    "mapping_system_scope",
+    "mapping_expires_at",
+    "memcached_servers",
+    "token_cache_time",
+    "memcache_security_strategy",
+    "memcache_secret_key",
+    "memcache_pool_dead_retry",
+    "memcache_pool_maxsize",
+    "memcache_pool_socket_timeout",
+    "memcache_pool_unused_timeout",
+    "memcache_pool_conn_get_timeout",
+    "memcache_use_advanced_pool",
+    // keystoneauth's common options, registered but never used upstream.
+    "auth_type",
+    "auth_section",
+];
+
+/// Paste keys that are not options (PasteDeploy and keystonemiddleware's special keys).
+const PASTE_SPECIAL_KEYS: [&str; 10] = [
+    "here",
+    "__file__",
+    "configkey",
+    "oslo_config_project",
+    "oslo_config_file",
+    "oslo_config_config",
+    "log_name",
+    "paste.filter_factory",
+    "use",
+    "auth_plugin",
+];
+
+fn is_known(key: &str) -> bool {
+    CLIENT_OPTION_NAMES.contains(&key)
+        || FILTER_OPTION_NAMES.contains(&key)
+        || PASTE_SPECIAL_KEYS.contains(&key)
+        || key == "memcache_servers"
+}
+
+impl ExtOAuth2Options {
+    /// Merge `paste` over `conf` and convert every option (the first construction step
+    /// upstream). Unknown paste keys are warned about; conversion errors are fatal.
+    pub fn load(conf: &Section, paste: &Section) -> Result<Self, AuthError> {
+        let mut merged = conf.clone();
+        for (key, value) in &paste.options {
+            if !is_known(key) {
+                tracing::warn!("The option \"{key}\" is not known to keystonemiddleware");
+            }
+            let key = if key == "memcache_servers" {
+                "memcached_servers"
+            } else {
+                key.as_str()
+            };
+            merged.options.insert(key.to_owned(), value.clone());
+        }
+        if conf.get("memcache_servers").is_some()
+            && paste.get("memcached_servers").is_none()
+            && conf.get("memcached_servers").is_none()
+        {
+            if let Some(v) = conf.get("memcache_servers") {
+                merged.options.insert("memcached_servers".into(), v.clone());
+            }
+        }
+        let s = &merged;
+        let strategy = match s.get("memcache_security_strategy") {
+            None => None,
+            Some(v) => match v.value.trim().to_ascii_lowercase().as_str() {
+                "none" => None,
+                "mac" => Some(SecurityStrategy::Mac),
+                "encrypt" => Some(SecurityStrategy::Encrypt),
+                _ => {
+                    return Err(convert_error(
+                        s,
+                        "memcache_security_strategy",
+                        &v.value,
+                        &format!(
+                            "Valid values are [None, MAC, ENCRYPT], but found '{}'",
+                            v.value
+                        ),
+                    )
+                    .into())
+                }
+            },
+        };
+        let m = |key: &str| read_str(s, key);
+        let with_default = |key: &str, default: &str| match s.get(key) {
+            None => Some(default.to_owned()),
+            Some(_) => read_str(s, key),
+        };
+        let int = |key: &str, default: i64| read_int(s, key, Some(default));
+        Ok(Self {
+            client: ClientOptions::from_section(s)?,
+            introspect_endpoint: m("introspect_endpoint"),
+            thumbprint_verify: read_bool(s, "thumbprint_verify", false)?,
+            mapping: MappingOptions {
+                project_id: m("mapping_project_id"),
+                project_name: m("mapping_project_name"),
+                project_domain_id: m("mapping_project_domain_id"),
+                project_domain_name: m("mapping_project_domain_name"),
+                user_id: with_default("mapping_user_id", "client_id"),
+                user_name: with_default("mapping_user_name", "username"),
+                user_domain_id: m("mapping_user_domain_id"),
+                user_domain_name: m("mapping_user_domain_name"),
+                roles: m("mapping_roles"),
+                system_scope: m("mapping_system_scope"),
+                expires_at: m("mapping_expires_at"),
+            },
+            memcached_servers: read_list(s, "memcached_servers"),
+            token_cache_time: read_int_keep_zero(s, "token_cache_time", 300)?,
+            memcache_security_strategy: strategy,
+            memcache_secret_key: m("memcache_secret_key").map(SecretString::from),
+            memcache_pool_dead_retry: int("memcache_pool_dead_retry", 300)?,
+            memcache_pool_maxsize: int("memcache_pool_maxsize", 10)?,
+            memcache_pool_socket_timeout: int("memcache_pool_socket_timeout", 3)?,
+            memcache_pool_unused_timeout: int("memcache_pool_unused_timeout", 60)?,
+            memcache_pool_conn_get_timeout: int("memcache_pool_conn_get_timeout", 10)?,
+            memcache_use_advanced_pool: read_bool(s, "memcache_use_advanced_pool", true)?,
+        })
+    }
+
+    /// Upstream's "not set" error for `key` of this group.
+    pub(crate) fn not_set(&self, key: &str) -> AuthError {
+        self.client.not_set(key).into()
+    }
+}
