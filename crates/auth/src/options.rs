@@ -153,7 +153,13 @@ impl ExtOAuth2Options {
                 merged.options.insert("memcached_servers".into(), v.clone());
             }
         }
-        let s = &merged;
+        // Convert the paste keys on their own first, so a bad value is reported with the paste
+        // section's name and origin rather than tacker.conf's.
+        Self::convert(paste)?;
+        Self::convert(&merged)
+    }
+
+    fn convert(s: &Section) -> Result<Self, AuthError> {
         let strategy = match s.get("memcache_security_strategy") {
             None => None,
             Some(v) => match v.value.trim().to_ascii_lowercase().as_str() {
