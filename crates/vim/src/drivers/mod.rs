@@ -1,11 +1,38 @@
 //! VIM drivers (`tacker/nfvo/drivers/vim/openstack_driver.py`, `kubernetes_driver.py`):
 //! reachability check, `auth_cred` augmentation, placement discovery, and encryption of the
 //! VIM's secrets with a new Fernet key kept by the key manager.
+//!
+//! Building them (what the server does once at start-up):
+//!
+//! ```no_run
+//! # use std::sync::Arc;
+//! # use tacker_vim::drivers::{registry, DriverConfig};
+//! # use tacker_vim::vault::FileKeyManager;
+//! let cfg = DriverConfig::default(); // from [vim_keys] / [k8s_vim]
+//! let files = FileKeyManager::new(&cfg.fernet_key_dir);
+//! files.ensure_dir().ok(); // upstream only logs a failure here
+//! let drivers = registry(&cfg, Arc::new(files), None /* Barbican, when configured */);
+//! assert!(drivers.contains_key("openstack") && drivers.contains_key("kubernetes"));
+//! ```
+
+mod http;
+mod keys;
+mod kubernetes;
+mod openstack;
+mod pyvalue;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 
 use crate::model::Vim;
+use crate::vault::KeyManager;
 use crate::VimError;
+
+pub use kubernetes::KubernetesDriver;
+pub use openstack::OpenStackDriver;
 
 /// What `register_vim` / `deregister_vim` / `delete_vim_auth` do for one VIM type.
 #[async_trait]
@@ -13,7 +40,11 @@ pub trait VimDriver: Send + Sync {
     /// Check reachability with the VIM's own credentials, set `placement_attr`, augment
     /// `auth_cred` as upstream, then encrypt the secrets with a new key and store the key
     /// (setting `auth_cred.key_type` / `secret_uuid`, `password`). `vim.auth_cred` comes in
-    /// as the client sent it (plaintext secrets) and leaves in stored form.
+    /// as the client sent it (plaintext secrets; the password in `auth_cred.password`,
+    /// `vim.password` is ignored) and leaves in stored form: `auth_cred` without `password`,
+    /// the password's Fernet token in `vim.password` (`None` when there is none).
+    ///
+    /// The key is stored as the very last step: when this fails, no new key exists.
     async fn register(&self, vim: &mut Vim) -> Result<(), VimError>;
 
     /// Remove the VIM's key (file or key-manager secret) when the VIM is deleted.
@@ -21,4 +52,68 @@ pub trait VimDriver: Send + Sync {
 
     /// Remove a key created by `register` when a later step fails (no orphan key).
     async fn delete_vim_auth(&self, vim: &Vim) -> Result<(), VimError>;
+}
+
+/// VIM type (`openstack`, `kubernetes`) → its driver. The same type as the API's
+/// `tacker_vim::DriverRegistry`.
+pub type DriverRegistry = HashMap<String, Arc<dyn VimDriver>>;
+
+/// The options the drivers read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DriverConfig {
+    /// `[vim_keys] openstack`: directory of per-VIM key files
+    /// (default `/etc/tacker/vim/fernet_keys`).
+    pub fernet_key_dir: PathBuf,
+    /// `[vim_keys] use_barbican` (default false): OpenStack VIM keys go to Barbican.
+    pub openstack_use_barbican: bool,
+    /// `[k8s_vim] use_barbican` (default true): Kubernetes VIM keys go to Barbican. False
+    /// keeps them in `fernet_key_dir` like OpenStack ones (upstream refuses with
+    /// `VimEncryptKeyError`; a deliberate extension).
+    pub k8s_use_barbican: bool,
+}
+
+impl Default for DriverConfig {
+    fn default() -> Self {
+        Self {
+            fernet_key_dir: PathBuf::from("/etc/tacker/vim/fernet_keys"),
+            openstack_use_barbican: false,
+            k8s_use_barbican: true,
+        }
+    }
+}
+
+/// The `openstack` and `kubernetes` drivers.
+///
+/// `file_keys` keeps keys in `cfg.fernet_key_dir` (normally
+/// [`FileKeyManager`](crate::vault::FileKeyManager)); `barbican` is the Barbican key manager
+/// when `[key_manager]` is configured. A driver whose `use_barbican` is true but that has no
+/// Barbican key manager fails each registration with a `KeyManagerError` naming the missing
+/// option (upstream fails the same way, at the same moment), so the server still starts.
+pub fn registry(
+    cfg: &DriverConfig,
+    file_keys: Arc<dyn KeyManager>,
+    barbican: Option<Arc<dyn KeyManager>>,
+) -> DriverRegistry {
+    let openstack = keys::KeyStore::new(
+        file_keys.clone(),
+        barbican.clone(),
+        cfg.openstack_use_barbican,
+        "[vim_keys] use_barbican",
+    );
+    let kubernetes = keys::KeyStore::new(
+        file_keys,
+        barbican,
+        cfg.k8s_use_barbican,
+        "[k8s_vim] use_barbican",
+    );
+    let mut drivers: DriverRegistry = HashMap::new();
+    drivers.insert(
+        "openstack".to_owned(),
+        Arc::new(OpenStackDriver::new(openstack)),
+    );
+    drivers.insert(
+        "kubernetes".to_owned(),
+        Arc::new(KubernetesDriver::new(kubernetes)),
+    );
+    drivers
 }
