@@ -3,5 +3,49 @@
 //! root / extensions / SOL013 apps and the HTTP(S) listener. Stands in for Tacker's
 //! `tacker-server` (`tacker/cmd/eventlet/tacker_server.py`, `tacker/wsgi.py`).
 
+pub mod apps;
+pub mod config;
+pub mod filters;
 pub mod listener;
+pub mod paste;
+pub mod pipeline;
 pub mod sol;
+pub mod state;
+pub mod urlmap;
+pub mod webob;
+
+use std::sync::Arc;
+
+use axum::Router;
+
+pub use config::{AuthStrategy, Cli, ConfigError, ServerConfig};
+pub use paste::{PasteApp, PasteError};
+pub use pipeline::{build_app, PipelineError};
+pub use state::AppState;
+
+/// Anything that stops the server from starting; the message names the file, section,
+/// option and value at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Paste(#[from] PasteError),
+    #[error(transparent)]
+    Pipeline(#[from] PipelineError),
+    #[error("{0}")]
+    Store(String),
+}
+
+/// Load `api-paste.ini`, open the store and build the whole application for `config`.
+pub async fn build(config: Arc<ServerConfig>) -> Result<(AppState, Router), StartupError> {
+    // The paste file is checked before the database is touched, so a bad pipeline never
+    // creates or migrates a database.
+    let paste = PasteApp::load_file(
+        &config.default.api_paste_config,
+        config.default.auth_strategy,
+    )?;
+    let state = AppState::open(config).await.map_err(StartupError::Store)?;
+    let app = build_app(&state, &paste)?;
+    Ok((state, app))
+}

@@ -1,4 +1,62 @@
-fn main() {
-    eprintln!("tacker-server: not built yet");
-    std::process::exit(1);
+//! `tacker-server --config-file PATH [--config-file PATH ...] [--config-dir DIR]`
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use tacker_server::listener::{self, ListenerConfig};
+use tacker_server::{Cli, ServerConfig};
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = match Cli::parse_from(std::env::args_os().skip(1)) {
+        Ok(cli) => cli.or_default_files(),
+        Err(e) => e.exit(),
+    };
+    let (config, warnings) = match ServerConfig::load(&cli.sources) {
+        Ok(loaded) => loaded,
+        Err(e) => return fail(&e),
+    };
+
+    // RUST_LOG wins; otherwise `[DEFAULT] debug` picks DEBUG or INFO, as oslo.log.
+    let level = if config.default.debug {
+        "debug"
+    } else {
+        "info"
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+    for w in &warnings {
+        tracing::warn!("{w}");
+    }
+    tracing::info!(
+        files = ?config.files(),
+        paste = %config.default.api_paste_config.display(),
+        auth_strategy = config.default.auth_strategy.key(),
+        "configuration loaded"
+    );
+
+    let listener_cfg = match ListenerConfig::from_default_section(&config.section("DEFAULT")) {
+        Ok(cfg) => cfg,
+        Err(e) => return fail(&e),
+    };
+    let config = Arc::new(config);
+    let app = match tacker_server::build(config).await {
+        Ok((_state, app)) => app,
+        Err(e) => return fail(&e),
+    };
+    match listener::serve(listener_cfg, app, listener::shutdown_signal()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(&e),
+    }
+}
+
+fn fail(e: &dyn std::fmt::Display) -> ExitCode {
+    // Logging may not be set up yet: the reason always goes to stderr.
+    eprintln!("tacker-server: {e}");
+    tracing::error!("{e}");
+    ExitCode::FAILURE
 }

@@ -1,0 +1,30 @@
+//! The paste apps this crate provides itself: the root versions document and the empty
+//! legacy `/v1.0` router. The SOL apps live in `crate::sol`, the VIM API in `tacker_vim`.
+
+mod versions;
+
+pub use versions::versions_app;
+
+use axum::Router;
+use http::{HeaderMap, StatusCode};
+
+use crate::webob::webob_page;
+
+/// `tacker.api.v1.router:APIRouter`: its mapper is empty (every legacy resource comes from
+/// the `extensions` filter), so everything that reaches it is WebOb's 404.
+pub fn api_router_v1_app() -> Router {
+    not_found_app()
+}
+
+/// An app that answers WebOb's 404 page to everything: `APIRouter`, and the Prometheus /
+/// server-notification receivers this server does not provide.
+pub fn not_found_app() -> Router {
+    Router::new().fallback(|headers: HeaderMap| async move {
+        webob_page(
+            &headers,
+            StatusCode::NOT_FOUND,
+            "The resource could not be found.",
+            "",
+        )
+    })
+}

@@ -1,0 +1,693 @@
+//! `tacker.conf` with oslo.config semantics: `--config-file` (repeatable) and `--config-dir`
+//! (its `*.conf`, sorted) are read in command-line order and later values override earlier
+//! ones; the options this server reads are validated into typed structs, one per group.
+//! Unknown options are warnings (oslo ignores them); bad values stop start-up with
+//! `<file> [<section>] <option> = "<value>": <reason>`.
+
+use std::ffi::OsString;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use indexmap::IndexMap;
+use tacker_common::config::Section;
+use tacker_common::ini::{IniDocument, IniError};
+
+/// Command line of `tacker-server` (the oslo.config options every OpenStack service takes).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Cli {
+    /// `--config-file` and `--config-dir` in the order given.
+    pub sources: Vec<ConfigSource>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ConfigSource {
+    File(PathBuf),
+    /// Every `*.conf` in the directory, in sorted order.
+    Dir(PathBuf),
+}
+
+impl Cli {
+    /// Parse `args` (without the program name). Both `--opt value` and `--opt=value` work.
+    pub fn parse_from<I, T>(args: I) -> Result<Self, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<OsString> + Clone,
+    {
+        let cmd = clap::Command::new("tacker-server")
+            .about("Tacker-compatible VIM registry and SOL013 API server")
+            .arg(
+                clap::Arg::new("config-file")
+                    .long("config-file")
+                    .value_name("PATH")
+                    .action(clap::ArgAction::Append)
+                    .value_parser(clap::value_parser!(PathBuf))
+                    .help("Path to a config file to use. Multiple config files can be specified, with values in later files taking precedence."),
+            )
+            .arg(
+                clap::Arg::new("config-dir")
+                    .long("config-dir")
+                    .value_name("DIR")
+                    .action(clap::ArgAction::Append)
+                    .value_parser(clap::value_parser!(PathBuf))
+                    .help("Path to a config directory to pull *.conf files from (sorted); parsed after the --config-file arguments before it."),
+            );
+        let args = std::iter::once(OsString::from("tacker-server"))
+            .chain(args.into_iter().map(Into::into));
+        let m = cmd.try_get_matches_from(args)?;
+        // oslo.config processes the two options in the order they appear.
+        let mut indexed: Vec<(usize, ConfigSource)> = Vec::new();
+        for (id, ctor) in [
+            (
+                "config-file",
+                ConfigSource::File as fn(PathBuf) -> ConfigSource,
+            ),
+            ("config-dir", ConfigSource::Dir),
+        ] {
+            if let (Some(values), Some(indices)) = (m.get_many::<PathBuf>(id), m.indices_of(id)) {
+                indexed.extend(indices.zip(values.cloned().map(ctor)));
+            }
+        }
+        indexed.sort_by_key(|(i, _)| *i);
+        Ok(Self {
+            sources: indexed.into_iter().map(|(_, s)| s).collect(),
+        })
+    }
+
+    /// oslo.config's default when nothing is given: the first of `~/.tacker/tacker.conf`,
+    /// `~/tacker.conf`, `/etc/tacker/tacker.conf`, `/etc/tacker.conf` that exists.
+    pub fn or_default_files(mut self) -> Self {
+        if self.sources.is_empty() {
+            let home = std::env::var_os("HOME").map(PathBuf::from);
+            let mut candidates = Vec::new();
+            if let Some(home) = &home {
+                candidates.push(home.join(".tacker/tacker.conf"));
+                candidates.push(home.join("tacker.conf"));
+            }
+            candidates.push(PathBuf::from("/etc/tacker/tacker.conf"));
+            candidates.push(PathBuf::from("/etc/tacker.conf"));
+            if let Some(found) = candidates.into_iter().find(|p| p.is_file()) {
+                self.sources.push(ConfigSource::File(found));
+            }
+        }
+        self
+    }
+}
+
+/// Why the configuration cannot be used. Every variant stops start-up.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error(
+        "no configuration file: pass --config-file PATH (none found in the default locations)"
+    )]
+    NoConfigFile,
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Syntax(#[from] IniError),
+    /// `<file> [<section>] <option> = "<value>": <reason>`
+    #[error("{described}: {reason}")]
+    Value { described: String, reason: String },
+    #[error("[{section}] {option} is not set in {files}: {reason}")]
+    Missing {
+        section: String,
+        option: String,
+        files: String,
+        reason: String,
+    },
+    #[error("{described}: Unable to find {what} (searched: {searched})")]
+    NotFound {
+        described: String,
+        what: String,
+        searched: String,
+    },
+}
+
+/// All sections of all config files merged, later files winning option by option.
+#[derive(Clone, Default)]
+pub struct RawConfig {
+    /// The files read, in order.
+    pub files: Vec<PathBuf>,
+    /// The `--config-dir` directories, in order.
+    pub dirs: Vec<PathBuf>,
+    sections: IndexMap<String, Section>,
+}
+
+impl RawConfig {
+    pub fn load(sources: &[ConfigSource]) -> Result<Self, ConfigError> {
+        if sources.is_empty() {
+            return Err(ConfigError::NoConfigFile);
+        }
+        let mut raw = RawConfig::default();
+        for source in sources {
+            match source {
+                ConfigSource::File(path) => raw.read_file(path)?,
+                ConfigSource::Dir(dir) => {
+                    let entries = std::fs::read_dir(dir).map_err(|source| ConfigError::Read {
+                        path: dir.display().to_string(),
+                        source,
+                    })?;
+                    let mut files: Vec<PathBuf> = entries
+                        .filter_map(|e| e.ok().map(|e| e.path()))
+                        .filter(|p| p.extension().is_some_and(|x| x == "conf") && p.is_file())
+                        .collect();
+                    files.sort();
+                    raw.dirs.push(dir.clone());
+                    for f in files {
+                        raw.read_file(&f)?;
+                    }
+                }
+            }
+        }
+        Ok(raw)
+    }
+
+    fn read_file(&mut self, path: &Path) -> Result<(), ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        self.merge(IniDocument::parse_oslo(&text, &path.display().to_string())?);
+        self.files.push(path.to_path_buf());
+        Ok(())
+    }
+
+    /// Merge one parsed file over what was read before.
+    pub fn merge(&mut self, doc: IniDocument) {
+        for (name, section) in doc.sections {
+            let target = self
+                .sections
+                .entry(name.clone())
+                .or_insert_with(|| Section::new(name));
+            for (key, v) in section.options {
+                target.set(key, v.value, v.origin);
+            }
+        }
+    }
+
+    /// A section as merged (empty if no file has it).
+    pub fn section(&self, name: &str) -> Section {
+        self.sections
+            .get(name)
+            .cloned()
+            .unwrap_or_else(|| Section::new(name))
+    }
+
+    pub fn section_names(&self) -> impl Iterator<Item = &str> {
+        self.sections.keys().map(String::as_str)
+    }
+
+    fn files_display(&self) -> String {
+        let names: Vec<String> = self.files.iter().map(|p| p.display().to_string()).collect();
+        if names.is_empty() {
+            "(no file)".to_owned()
+        } else {
+            names.join(", ")
+        }
+    }
+}
+
+/// `[DEFAULT] auth_strategy`: which key of each `pipeline_factory` composite is used.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AuthStrategy {
+    Keystone,
+    Noauth,
+}
+
+impl AuthStrategy {
+    /// The composite key it selects.
+    pub fn key(self) -> &'static str {
+        match self {
+            AuthStrategy::Keystone => "keystone",
+            AuthStrategy::Noauth => "noauth",
+        }
+    }
+}
+
+/// `[DEFAULT]` options read by this server (`tacker/common/config.py`, `tacker/wsgi.py`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DefaultOptions {
+    /// `bind_host` (host address, default `0.0.0.0`).
+    pub bind_host: String,
+    /// `bind_port` (port, default `9890`).
+    pub bind_port: u16,
+    /// `api_paste_config` (string, default `api-paste.ini`) resolved as oslo's `find_file`
+    /// does: an absolute path, or the name looked up in the `--config-dir`s and the config
+    /// files' directories (last file first), then `~/.tacker`, `~`, `/etc/tacker`, `/etc`.
+    pub api_paste_config: PathBuf,
+    /// `auth_strategy` (`keystone` | `noauth`, default `keystone`).
+    pub auth_strategy: AuthStrategy,
+    /// `use_ssl` (bool, default false): serve HTTPS.
+    pub use_ssl: bool,
+    /// `ssl_cert_file` (path, no default): server certificate (may include the key).
+    pub ssl_cert_file: Option<PathBuf>,
+    /// `ssl_key_file` (path, no default): server private key.
+    pub ssl_key_file: Option<PathBuf>,
+    /// `ssl_ca_file` (path, no default): when set, client certificates are required.
+    pub ssl_ca_file: Option<PathBuf>,
+    /// `debug` (bool, default false): log level DEBUG instead of INFO (`RUST_LOG` wins).
+    pub debug: bool,
+}
+
+/// `[database]` (oslo.db).
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseOptions {
+    /// `connection` (URL, required): `sqlite:///relative.db`, `sqlite:////absolute.db`,
+    /// `sqlite://` (in memory). May hold a password, so `Debug` hides it.
+    pub connection: String,
+}
+
+impl fmt::Debug for DatabaseOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DatabaseOptions")
+            .field("connection", &redact_url(&self.connection))
+            .finish()
+    }
+}
+
+/// `[vim_keys]`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VimKeysOptions {
+    /// `openstack` (directory, default `/etc/tacker/vim/fernet_keys`): per-VIM Fernet keys.
+    pub openstack: PathBuf,
+    /// `use_barbican` (bool, default false).
+    pub use_barbican: bool,
+}
+
+/// `[k8s_vim]`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct K8sVimOptions {
+    /// `use_barbican` (bool, default true).
+    pub use_barbican: bool,
+}
+
+/// The whole configuration of one server process.
+#[derive(Clone)]
+pub struct ServerConfig {
+    pub default: DefaultOptions,
+    pub database: DatabaseOptions,
+    pub vim_keys: VimKeysOptions,
+    pub k8s_vim: K8sVimOptions,
+    /// `[ext_oauth2_auth]` as written (the auth layer validates it; holds `client_secret`).
+    pub ext_oauth2_auth: Section,
+    raw: RawConfig,
+}
+
+impl fmt::Debug for ServerConfig {
+    // Never print raw sections: `[ext_oauth2_auth] client_secret` and friends live there.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServerConfig")
+            .field("files", &self.raw.files)
+            .field("default", &self.default)
+            .field("database", &self.database)
+            .field("vim_keys", &self.vim_keys)
+            .field("k8s_vim", &self.k8s_vim)
+            .field(
+                "ext_oauth2_auth",
+                &self.ext_oauth2_auth.options.keys().collect::<Vec<_>>(),
+            )
+            .finish()
+    }
+}
+
+/// `[DEFAULT]` options Tacker or oslo.log/oslo.service define that this server accepts and
+/// ignores without a warning.
+const DEFAULT_ACCEPTED: &[&str] = &[
+    "backlog",
+    "tcp_keepidle",
+    "retry_until_window",
+    "max_header_line",
+    "api_workers",
+    "api_extensions_path",
+    "service_plugins",
+    "allow_bulk",
+    "allow_pagination",
+    "allow_sorting",
+    "pagination_max_limit",
+    "policy_file",
+    "state_path",
+    "host",
+    "transport_url",
+    "control_exchange",
+    "verbose",
+    "log_file",
+    "log_dir",
+    "log_config_append",
+    "use_syslog",
+    "use_stderr",
+    "use_journal",
+    "use_json",
+    "logging_context_format_string",
+    "logging_default_format_string",
+    "logging_debug_format_suffix",
+    "logging_exception_prefix",
+    "default_log_levels",
+    "log_date_format",
+    "publish_errors",
+    "instance_format",
+    "instance_uuid_format",
+    "wsgi_log_format",
+    "client_socket_timeout",
+    "wsgi_keep_alive",
+    "vnf_package_csar_path",
+    "infra_driver",
+];
+
+impl ServerConfig {
+    /// Read and validate. Returns the configuration and the warnings to log once logging is up.
+    pub fn load(sources: &[ConfigSource]) -> Result<(Self, Vec<String>), ConfigError> {
+        Self::from_raw(RawConfig::load(sources)?)
+    }
+
+    pub fn from_raw(raw: RawConfig) -> Result<(Self, Vec<String>), ConfigError> {
+        let mut warnings = Vec::new();
+
+        let d = Reader::new(raw.section("DEFAULT"));
+        let api_paste = d.string("api_paste_config", "api-paste.ini");
+        let default = DefaultOptions {
+            bind_host: d.host("bind_host", "0.0.0.0")?,
+            bind_port: d.port("bind_port", 9890)?,
+            api_paste_config: find_paste_file(&raw, &d, &api_paste)?,
+            auth_strategy: match d.choice("auth_strategy", "keystone", &["keystone", "noauth"])? {
+                "noauth" => AuthStrategy::Noauth,
+                _ => AuthStrategy::Keystone,
+            },
+            use_ssl: d.bool("use_ssl", false)?,
+            ssl_cert_file: d.path("ssl_cert_file"),
+            ssl_key_file: d.path("ssl_key_file"),
+            ssl_ca_file: d.path("ssl_ca_file"),
+            debug: d.bool("debug", false)?,
+        };
+        d.warn_unknown(DEFAULT_ACCEPTED, &mut warnings);
+
+        let db = Reader::new(raw.section("database"));
+        let connection = db.string("connection", "");
+        if connection.is_empty() {
+            return Err(ConfigError::Missing {
+                section: "database".into(),
+                option: "connection".into(),
+                files: raw.files_display(),
+                reason: "set a database URL, e.g. sqlite:///tacker.db".into(),
+            });
+        }
+        if !connection.contains("://") {
+            return Err(db.bad(
+                "connection",
+                &redact_url(&connection),
+                "not a database URL (expected e.g. sqlite:///tacker.db)",
+            ));
+        }
+        // The remaining oslo.db options (pool sizes, retries) do not apply to SQLite.
+        db.warn_unknown(
+            &[
+                "backend",
+                "max_pool_size",
+                "max_overflow",
+                "pool_timeout",
+                "max_retries",
+                "retry_interval",
+                "idle_timeout",
+                "connection_recycle_time",
+                "mysql_sql_mode",
+                "sqlite_synchronous",
+                "slave_connection",
+                "connection_debug",
+                "connection_trace",
+                "db_max_retries",
+                "db_retry_interval",
+                "db_inc_retry_interval",
+                "db_max_retry_interval",
+                "use_db_reconnect",
+            ],
+            &mut warnings,
+        );
+        let database = DatabaseOptions { connection };
+
+        let vk = Reader::new(raw.section("vim_keys"));
+        let vim_keys = VimKeysOptions {
+            openstack: PathBuf::from(vk.string("openstack", "/etc/tacker/vim/fernet_keys")),
+            use_barbican: vk.bool("use_barbican", false)?,
+        };
+        vk.warn_unknown(&["default_secret_key"], &mut warnings);
+
+        let k8s = Reader::new(raw.section("k8s_vim"));
+        let k8s_vim = K8sVimOptions {
+            use_barbican: k8s.bool("use_barbican", true)?,
+        };
+        k8s.warn_unknown(&[], &mut warnings);
+
+        let ext_oauth2_auth = raw.section("ext_oauth2_auth");
+        Ok((
+            Self {
+                default,
+                database,
+                vim_keys,
+                k8s_vim,
+                ext_oauth2_auth,
+                raw,
+            },
+            warnings,
+        ))
+    }
+
+    /// A raw section for the parts that validate their own options (e.g. `[key_manager]`).
+    pub fn section(&self, name: &str) -> Section {
+        self.raw.section(name)
+    }
+
+    /// The config files read, in order.
+    pub fn files(&self) -> &[PathBuf] {
+        &self.raw.files
+    }
+}
+
+/// Validating reader over one section; remembers which keys it consumed.
+struct Reader {
+    section: Section,
+    used: std::cell::RefCell<Vec<String>>,
+}
+
+impl Reader {
+    fn new(section: Section) -> Self {
+        Self {
+            section,
+            used: Default::default(),
+        }
+    }
+
+    fn raw(&self, key: &str) -> Option<&str> {
+        self.used.borrow_mut().push(key.to_owned());
+        self.section.get(key).map(|v| v.value.as_str())
+    }
+
+    fn bad(&self, key: &str, shown: &str, reason: &str) -> ConfigError {
+        ConfigError::Value {
+            described: self.section.describe(key, shown),
+            reason: reason.to_owned(),
+        }
+    }
+
+    fn string(&self, key: &str, default: &str) -> String {
+        self.raw(key).unwrap_or(default).to_owned()
+    }
+
+    fn path(&self, key: &str) -> Option<PathBuf> {
+        self.raw(key).filter(|v| !v.is_empty()).map(PathBuf::from)
+    }
+
+    /// oslo `types.Boolean`: true/1/on/yes and false/0/off/no, any case.
+    fn bool(&self, key: &str, default: bool) -> Result<bool, ConfigError> {
+        let Some(v) = self.raw(key) else {
+            return Ok(default);
+        };
+        match v.to_ascii_lowercase().as_str() {
+            "true" | "1" | "on" | "yes" => Ok(true),
+            "false" | "0" | "off" | "no" => Ok(false),
+            _ => Err(self.bad(
+                key,
+                v,
+                "Unexpected boolean value (expected true/false, 1/0, yes/no or on/off)",
+            )),
+        }
+    }
+
+    /// oslo `PortOpt`: an integer in 0..=65535.
+    fn port(&self, key: &str, default: u16) -> Result<u16, ConfigError> {
+        let Some(v) = self.raw(key) else {
+            return Ok(default);
+        };
+        v.trim()
+            .parse::<u16>()
+            .map_err(|_| self.bad(key, v, "Should be an integer in the range 0..65535"))
+    }
+
+    fn choice<'c>(
+        &self,
+        key: &str,
+        default: &'c str,
+        choices: &[&'c str],
+    ) -> Result<&'c str, ConfigError> {
+        let v = self.raw(key).unwrap_or(default);
+        choices.iter().find(|c| **c == v).copied().ok_or_else(|| {
+            self.bad(
+                key,
+                v,
+                &format!("Valid values are [{}]", choices.join(", ")),
+            )
+        })
+    }
+
+    /// oslo `HostAddressOpt`: an IP address or a host name.
+    fn host(&self, key: &str, default: &str) -> Result<String, ConfigError> {
+        let v = self.raw(key).unwrap_or(default);
+        let is_ip = v.parse::<std::net::IpAddr>().is_ok();
+        let is_hostname = !v.is_empty()
+            && v.len() <= 253
+            && v.split('.').all(|label| {
+                !label.is_empty()
+                    && label.len() <= 63
+                    && !label.starts_with('-')
+                    && !label.ends_with('-')
+                    && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            });
+        if is_ip || is_hostname {
+            Ok(v.to_owned())
+        } else {
+            Err(self.bad(
+                key,
+                v,
+                "is neither a valid IP address nor a valid host name",
+            ))
+        }
+    }
+
+    fn warn_unknown(&self, also_known: &[&str], warnings: &mut Vec<String>) {
+        let used = self.used.borrow();
+        for (key, v) in &self.section.options {
+            if !used.iter().any(|u| u == key) && !also_known.contains(&key.as_str()) {
+                // The value is never shown: unknown options may be secrets.
+                warnings.push(format!(
+                    "{} [{}] {}: unknown option, ignored",
+                    v.origin, self.section.name, key
+                ));
+            }
+        }
+    }
+}
+
+fn find_paste_file(raw: &RawConfig, d: &Reader, name: &str) -> Result<PathBuf, ConfigError> {
+    let candidate = Path::new(name);
+    let mut searched: Vec<PathBuf> = Vec::new();
+    if candidate.is_absolute() {
+        searched.push(candidate.to_path_buf());
+    } else {
+        for dir in &raw.dirs {
+            searched.push(dir.join(candidate));
+        }
+        for file in raw.files.iter().rev() {
+            let dir = file.parent().unwrap_or(Path::new(""));
+            searched.push(dir.join(candidate));
+        }
+        if let Some(home) = std::env::var_os("HOME").map(PathBuf::from) {
+            searched.push(home.join(".tacker").join(candidate));
+            searched.push(home.join(candidate));
+        }
+        searched.push(Path::new("/etc/tacker").join(candidate));
+        searched.push(Path::new("/etc").join(candidate));
+    }
+    if let Some(found) = searched.iter().find(|p| p.is_file()) {
+        return Ok(found.clone());
+    }
+    Err(ConfigError::NotFound {
+        described: d.section.describe("api_paste_config", name),
+        what: "the paste config file".into(),
+        searched: searched
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", "),
+    })
+}
+
+/// `scheme://user:***@host/db` for logs and `Debug`.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let (authority, path) = match rest.find('/') {
+        Some(i) => rest.split_at(i),
+        None => (rest, ""),
+    };
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split(':').next().unwrap_or("");
+            format!("{scheme}://{user}:***@{host}{path}")
+        }
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(files: &[(&str, &str)]) -> RawConfig {
+        let mut raw = RawConfig::default();
+        for (origin, text) in files {
+            raw.merge(IniDocument::parse_oslo(text, origin).unwrap());
+            raw.files.push(PathBuf::from(origin));
+        }
+        raw
+    }
+
+    #[test]
+    fn cli_keeps_command_line_order() {
+        let cli = Cli::parse_from([
+            "--config-file",
+            "a.conf",
+            "--config-dir=d",
+            "--config-file",
+            "b.conf",
+        ])
+        .unwrap();
+        assert_eq!(
+            cli.sources,
+            [
+                ConfigSource::File("a.conf".into()),
+                ConfigSource::Dir("d".into()),
+                ConfigSource::File("b.conf".into())
+            ]
+        );
+        assert!(Cli::parse_from(["--bogus"]).is_err());
+    }
+
+    #[test]
+    fn later_files_override_earlier_ones() {
+        let r = raw(&[
+            (
+                "one.conf",
+                "[DEFAULT]\nbind_port = 1\nbind_host = 127.0.0.1\n",
+            ),
+            ("two.conf", "[DEFAULT]\nbind_port = 2\n"),
+        ]);
+        let d = r.section("DEFAULT");
+        assert_eq!(d.get("bind_port").unwrap().value, "2");
+        assert_eq!(d.get("bind_port").unwrap().origin, "two.conf");
+        assert_eq!(d.get("bind_host").unwrap().origin, "one.conf");
+    }
+
+    #[test]
+    fn redacts_database_password() {
+        assert_eq!(
+            redact_url("postgresql://tacker:s3cret@db:5432/tacker"),
+            "postgresql://tacker:***@db:5432/tacker"
+        );
+        assert_eq!(redact_url("sqlite:///tacker.db"), "sqlite:///tacker.db");
+        let db = DatabaseOptions {
+            connection: "postgresql://u:s3cret@h/d".into(),
+        };
+        assert!(!format!("{db:?}").contains("s3cret"));
+    }
+}

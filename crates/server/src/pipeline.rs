@@ -1,0 +1,130 @@
+//! Builds the HTTP application from the loaded `api-paste.ini`: one service per urlmap prefix,
+//! each pipeline's filters wrapped around its app in the order the paste file lists them
+//! (first word outermost), exactly as `tacker.auth:pipeline_factory` composes them.
+
+use std::convert::Infallible;
+
+use axum::body::Body;
+use axum::response::Response;
+use axum::Router;
+use http::Request;
+use tacker_auth::KeystoneContextLayer;
+use tower::util::BoxCloneSyncService;
+use tower::Layer;
+
+use crate::apps::{api_router_v1_app, not_found_app, versions_app};
+use crate::config::AuthStrategy;
+use crate::filters::{CatchErrorsLayer, ExtensionsLayer, NoAuthContextLayer, RequestIdLayer};
+use crate::paste::{AppDef, AppKind, FilterDef, FilterKind, PasteApp, Target};
+use crate::state::AppState;
+use crate::urlmap::UrlMap;
+
+/// Every app and every filtered pipeline has this one type.
+pub type HttpService = BoxCloneSyncService<Request<Body>, Response, Infallible>;
+
+/// A pipeline that cannot be built. Stops start-up.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    /// `<file> [filter:name] ...: <reason>`
+    #[error("{0}")]
+    Filter(String),
+}
+
+/// The whole application: the urlmap of `[composite:tacker]` with every pipeline built.
+pub fn build_app(state: &AppState, paste: &PasteApp) -> Result<Router, PipelineError> {
+    let mut entries = Vec::new();
+    for (prefix, target) in &paste.urlmap {
+        let svc = match target {
+            // Bare apps (`/`, the Prometheus receivers) run outside every filter: no request
+            // id, no authentication, as upstream.
+            Target::App(app) => build_app_service(state, app),
+            Target::Pipeline {
+                composite,
+                filters,
+                app,
+            } => build_pipeline(state, composite, filters, app)?,
+        };
+        entries.push((prefix.clone(), svc));
+    }
+    // The outer Router only records `OriginalUri` before the urlmap rewrites the path.
+    Ok(Router::new().fallback_service(UrlMap::new(entries)))
+}
+
+fn build_app_service(state: &AppState, app: &AppDef) -> HttpService {
+    let router = match app.kind {
+        AppKind::Versions => versions_app(state.scheme(), state.fallback_host()),
+        AppKind::ApiRouterV1 => api_router_v1_app(),
+        AppKind::VnfpkgmV1 => crate::sol::vnfpkgm_v1_app(),
+        AppKind::VnflcmV1 => crate::sol::vnflcm_v1_app(),
+        AppKind::VnflcmV2 => crate::sol::vnflcm_v2_app(),
+        AppKind::VnfpmV2 => crate::sol::vnfpm_v2_app(),
+        AppKind::VnflcmVersions => crate::sol::vnflcm_versions_app(),
+        AppKind::VnffmV1 => crate::sol::vnffm_v1_app(),
+        AppKind::NotProvided => not_found_app(),
+    };
+    HttpService::new(router)
+}
+
+/// One composite's selected pipeline, e.g. Tacker's
+/// `request_id catch_errors external_oauth2_token keystonecontext extensions tackerapiapp_v1_0`.
+pub fn build_pipeline(
+    state: &AppState,
+    composite: &str,
+    filters: &[FilterDef],
+    app: &AppDef,
+) -> Result<HttpService, PipelineError> {
+    let has_token_filter = filters.iter().any(|f| f.kind.is_token_filter());
+    if filters
+        .iter()
+        .any(|f| f.kind == FilterKind::KeystoneContext)
+        && !has_token_filter
+    {
+        tracing::warn!(
+            "[{composite}]: keystonecontext without a token filter: the identity headers \
+             (X-User-Id, X-Project-Id, X-Roles, ...) are trusted as sent; only deploy this \
+             behind a proxy that authenticates callers and sets them"
+        );
+    }
+
+    let mut svc = build_app_service(state, app);
+    // Innermost, just above the app: Tacker creates the noauth admin context lazily when the
+    // app first asks for it, i.e. after every filter has run. Only under `noauth`: a
+    // keystone pipeline without `keystonecontext` gets no context and its handlers refuse.
+    if state.config.default.auth_strategy == AuthStrategy::Noauth {
+        svc = HttpService::new(NoAuthContextLayer.layer(svc));
+    }
+    // Wrap from the last filter to the first, so the first listed is outermost.
+    for filter in filters.iter().rev() {
+        svc = match filter.kind {
+            // Outermost in Tacker's file: every response of the pipeline, the 500 of
+            // catch_errors and the 401 of the token filter included, carries the id, and
+            // every filter below logs with it.
+            FilterKind::RequestId => HttpService::new(RequestIdLayer.layer(svc)),
+            // Right below request_id: a panic in authentication, context building or the app
+            // becomes a 500 that still gets the request id header.
+            FilterKind::CatchErrors => HttpService::new(CatchErrorsLayer.layer(svc)),
+            // After the token filter (it consumes the identity headers that filter sets,
+            // after stripping any the client sent).
+            FilterKind::KeystoneContext => HttpService::new(KeystoneContextLayer::new().layer(svc)),
+            // Above APIRouter: the extension resources (`/extensions`, `/vims`) are served
+            // here, the rest falls through to the app.
+            FilterKind::Extensions => {
+                HttpService::new(ExtensionsLayer::new(state.vim_router()).layer(svc))
+            }
+            // Authenticates the caller and sets the identity headers keystonecontext reads.
+            FilterKind::ExternalOAuth2Token => external_oauth2_unavailable(filter)?,
+        };
+    }
+    Ok(svc)
+}
+
+/// The `external_oauth2_token` filter is configured from `[ext_oauth2_auth]` with the paste
+/// section's options winning (keystonemiddleware's `Config`); until the OAuth 2.0 layer is
+/// part of this build, a pipeline that selects it refuses to start.
+fn external_oauth2_unavailable(filter: &FilterDef) -> Result<HttpService, PipelineError> {
+    Err(PipelineError::Filter(format!(
+        "{} [filter:{}] paste.filter_factory = \"keystonemiddleware.external_oauth2_token:filter_factory\": \
+         the external OAuth 2.0 token filter is not available in this build",
+        filter.origin, filter.name
+    )))
+}

@@ -1,0 +1,73 @@
+//! The state shared by every app of one server process.
+
+use std::sync::Arc;
+
+use axum::Router;
+use tacker_vim::drivers::{registry, DriverConfig};
+use tacker_vim::vault::FileKeyManager;
+use tacker_vim::{VimError, VimState};
+
+use crate::config::{redact_url, ServerConfig};
+
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<ServerConfig>,
+    pub vims: VimState,
+}
+
+impl AppState {
+    /// Open the database named by `[database] connection` (migrations run) and set up the
+    /// VIM drivers with file-based Fernet keys under `[vim_keys] openstack`.
+    pub async fn open(config: Arc<ServerConfig>) -> Result<Self, String> {
+        let store = tacker_vim::store::connect(&config.database.connection)
+            .await
+            .map_err(|e: VimError| {
+                format!(
+                    "{} [database] connection = \"{}\": {e}",
+                    config
+                        .files()
+                        .last()
+                        .map(|p| p.display().to_string())
+                        .unwrap_or_default(),
+                    redact_url(&config.database.connection)
+                )
+            })?;
+        let driver_cfg = DriverConfig {
+            fernet_key_dir: config.vim_keys.openstack.clone(),
+            openstack_use_barbican: config.vim_keys.use_barbican,
+            k8s_use_barbican: config.k8s_vim.use_barbican,
+        };
+        let file_keys = Arc::new(FileKeyManager::new(config.vim_keys.openstack.clone()));
+        // Barbican is its own issue: without a key manager, a driver configured for it fails
+        // each registration naming the option.
+        let drivers = registry(&driver_cfg, file_keys, None);
+        Ok(Self {
+            vims: VimState::new(store, drivers),
+            config,
+        })
+    }
+
+    /// `https` when the listener serves TLS (`[DEFAULT] use_ssl`), as WSGI `url_scheme`.
+    pub fn scheme(&self) -> &'static str {
+        if self.config.default.use_ssl {
+            "https"
+        } else {
+            "http"
+        }
+    }
+
+    /// `bind_host:bind_port`, for requests without a `Host` header.
+    pub fn fallback_host(&self) -> String {
+        let d = &self.config.default;
+        if d.bind_host.contains(':') {
+            format!("[{}]:{}", d.bind_host, d.bind_port)
+        } else {
+            format!("{}:{}", d.bind_host, d.bind_port)
+        }
+    }
+
+    /// The `/v1.0` VIM resources, served by the `extensions` filter.
+    pub fn vim_router(&self) -> Router {
+        tacker_vim::api_router(self.vims.clone())
+    }
+}
