@@ -2,12 +2,22 @@
 //! `tacker/db/nfvo/nfvo_db.py`), its storage, the credential vault (Fernet keys in files or a key
 //! manager) and the OpenStack / Kubernetes VIM drivers that check reachability on registration.
 
+mod api;
+mod attributes;
 pub mod drivers;
 pub mod error;
+mod mask;
 pub mod model;
+mod policy;
+mod pyrepr;
+pub mod store;
 pub mod vault;
+mod view;
 
+pub use api::{api_router, auth_url_v3, DriverRegistry, VimState};
 pub use drivers::VimDriver;
 pub use error::VimError;
+pub use mask::{mask_dict_password, mask_password};
 pub use model::Vim;
+pub use store::{connect, Scope, SqliteVimStore, VimFilter, VimStore};
 pub use vault::{KeyManager, KeyRef};

@@ -42,13 +42,42 @@ pub fn format_timestamp(ts: &NaiveDateTime) -> String {
     if ts.nanosecond() / 1000 == 0 {
         ts.format("%Y-%m-%d %H:%M:%S").to_string()
     } else {
-        format!("{}.{:06}", ts.format("%Y-%m-%d %H:%M:%S"), ts.nanosecond() / 1000)
+        format!(
+            "{}.{:06}",
+            ts.format("%Y-%m-%d %H:%M:%S"),
+            ts.nanosecond() / 1000
+        )
+    }
+}
+
+/// Tacker's `utils.deep_update`: nested objects are merged key by key, everything else
+/// (including `null`) replaces the old value; keys are never removed.
+pub fn deep_update(orig: &mut Map<String, Value>, new: &Map<String, Value>) {
+    for (key, value) in new {
+        if let (Value::Object(new_inner), Some(Value::Object(old_inner))) =
+            (value, orig.get_mut(key))
+        {
+            deep_update(old_inner, new_inner);
+            continue;
+        }
+        orig.insert(key.clone(), value.clone());
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn deep_update_merges_nested_objects() {
+        let mut orig = serde_json::json!({"a": {"x": 1, "y": 2}, "b": 1});
+        let new = serde_json::json!({"a": {"y": 3}, "c": null});
+        deep_update(orig.as_object_mut().unwrap(), new.as_object().unwrap());
+        assert_eq!(
+            orig,
+            serde_json::json!({"a": {"x": 1, "y": 3}, "b": 1, "c": null})
+        );
+    }
 
     #[test]
     fn timestamp_fraction_only_when_non_zero() {

@@ -1,0 +1,443 @@
+//! `/v1.0/vims` handlers (`tacker/api/v1/base.py` controller + `tacker/nfvo/nfvo_plugin.py`):
+//! validate → policy → plugin (driver) → database, with every failure going through
+//! [`VimError`] and every body written as Python's `json.dumps` would.
+
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
+
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::any;
+use axum::Router;
+use chrono::Utc;
+use serde_json::{json, Map, Value};
+use tacker_auth::RequestContext;
+use tacker_common::{webob_not_found, PyJson};
+
+use crate::attributes::{parse_body, prepare_create, prepare_update};
+use crate::drivers::VimDriver;
+use crate::model::{deep_update, Vim};
+use crate::policy::{allowed, scope, Action};
+use crate::store::{VimFilter, VimStore};
+use crate::view::vim_view;
+use crate::VimError;
+
+/// VIM type (`openstack`, `kubernetes`) → its driver.
+pub type DriverRegistry = HashMap<String, Arc<dyn VimDriver>>;
+
+/// What the VIM API needs: the store and the drivers.
+#[derive(Clone)]
+pub struct VimState {
+    store: Arc<dyn VimStore>,
+    drivers: Arc<DriverRegistry>,
+}
+
+impl VimState {
+    pub fn new(store: Arc<dyn VimStore>, drivers: DriverRegistry) -> Self {
+        Self {
+            store,
+            drivers: Arc::new(drivers),
+        }
+    }
+
+    pub fn store(&self) -> &Arc<dyn VimStore> {
+        &self.store
+    }
+
+    fn driver(&self, vim_type: &str) -> Option<Arc<dyn VimDriver>> {
+        self.drivers.get(vim_type).cloned()
+    }
+}
+
+/// The VIM API router; paths are relative to `/v1.0`. Anything else is WebOb's 404 page.
+pub fn api_router(state: VimState) -> Router {
+    Router::new()
+        .route("/vims", any(collection))
+        .route("/vims.json", any(collection))
+        .route("/vims/{id}", any(member))
+        .fallback(|| async { webob_not_found("") })
+        .with_state(state)
+}
+
+async fn collection(
+    State(state): State<VimState>,
+    method: Method,
+    ctx: Option<axum::Extension<RequestContext>>,
+    RawQuery(query): RawQuery,
+    body: Bytes,
+) -> Response {
+    let Some(axum::Extension(ctx)) = ctx else {
+        return unauthorized();
+    };
+    let result = match method {
+        Method::GET => list(&state, &ctx, query.as_deref().unwrap_or("")).await,
+        Method::POST => create(&state, &ctx, &body).await,
+        _ => return webob_not_found(""),
+    };
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+async fn member(
+    State(state): State<VimState>,
+    method: Method,
+    ctx: Option<axum::Extension<RequestContext>>,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+    body: Bytes,
+) -> Response {
+    let Some(axum::Extension(ctx)) = ctx else {
+        return unauthorized();
+    };
+    // `/vims/{id}.json`: the only format suffix routes accepts.
+    let id = id.strip_suffix(".json").unwrap_or(&id).to_owned();
+    let result = match method {
+        Method::GET => show(&state, &ctx, &id, query.as_deref().unwrap_or("")).await,
+        Method::PUT => update(&state, &ctx, &id, &body).await,
+        Method::DELETE => delete(&state, &ctx, &id, &body).await,
+        _ => return webob_not_found(""),
+    };
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// No request context means no `keystonecontext` ran: fail closed.
+fn unauthorized() -> Response {
+    (StatusCode::UNAUTHORIZED, "401 Unauthorized").into_response()
+}
+
+/// Query pairs in order, empty values dropped (`api_common.get_filters`).
+fn query_pairs(query: &str) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(query.as_bytes())
+        .into_owned()
+        .filter(|(_, v)| !v.is_empty())
+        .collect()
+}
+
+fn fields_of(pairs: &[(String, String)]) -> Option<Vec<String>> {
+    let fields: Vec<String> = pairs
+        .iter()
+        .filter(|(k, _)| k == "fields")
+        .map(|(_, v)| v.clone())
+        .collect();
+    (!fields.is_empty()).then_some(fields)
+}
+
+const NOT_FILTERS: [&str; 6] = [
+    "fields",
+    "sort_key",
+    "sort_dir",
+    "limit",
+    "marker",
+    "page_reverse",
+];
+
+async fn list(state: &VimState, ctx: &RequestContext, query: &str) -> Result<Response, VimError> {
+    let pairs = query_pairs(query);
+    let fields = fields_of(&pairs);
+    let mut grouped: Vec<(String, Vec<String>)> = Vec::new();
+    for (k, v) in &pairs {
+        if NOT_FILTERS.contains(&k.as_str()) {
+            continue;
+        }
+        match grouped.iter_mut().find(|(key, _)| key == k) {
+            Some((_, values)) => values.push(v.clone()),
+            None => grouped.push((k.clone(), vec![v.clone()])),
+        }
+    }
+    let filters: Vec<VimFilter> = grouped
+        .iter()
+        .filter_map(|(k, values)| VimFilter::parse(k, values))
+        .collect();
+    let vims = state.store.list(&scope(ctx), &filters).await?;
+    let shown: Vec<Value> = vims
+        .iter()
+        .filter(|v| allowed(ctx, Action::GetVim, &v.tenant_id))
+        .map(|v| Value::Object(vim_view(v, fields.as_deref())))
+        .collect();
+    Ok(PyJson(json!({ "vims": shown })).into_response())
+}
+
+/// A live VIM the caller may act on: out of scope → `VimNotFound`, policy denial → 404.
+async fn fetch(
+    state: &VimState,
+    ctx: &RequestContext,
+    id: &str,
+    action: Action,
+) -> Result<Vim, VimError> {
+    let vim = state
+        .store
+        .get(id, &scope(ctx))
+        .await?
+        .ok_or_else(|| VimError::VimNotFound(id.to_owned()))?;
+    if !allowed(ctx, action, &vim.tenant_id) {
+        return Err(VimError::HttpNotFound);
+    }
+    Ok(vim)
+}
+
+async fn show(
+    state: &VimState,
+    ctx: &RequestContext,
+    id: &str,
+    query: &str,
+) -> Result<Response, VimError> {
+    let fields = fields_of(&query_pairs(query));
+    let vim = fetch(state, ctx, id, Action::GetVim).await?;
+    Ok(PyJson(json!({ "vim": vim_view(&vim, fields.as_deref()) })).into_response())
+}
+
+/// `utils.get_auth_url_v3`: append `/v3` unless the URL already ends in `v3` or `v3/`.
+pub fn auth_url_v3(auth_url: &str) -> String {
+    static V3: OnceLock<regex::Regex> = OnceLock::new();
+    let re = V3.get_or_init(|| regex::Regex::new(r"^.+v3/?$").expect("static regex"));
+    if re.is_match(auth_url) {
+        auth_url.to_owned()
+    } else {
+        format!("{auth_url}/v3")
+    }
+}
+
+/// Remove a key that `register` created, when a later step failed; the original error wins.
+async fn discard_new_key(driver: &dyn VimDriver, vim: &Vim) {
+    if let Err(e) = driver.delete_vim_auth(vim).await {
+        tracing::warn!(vim_id = %vim.id, error = %e, "failed to delete the VIM key created for a failed request");
+    }
+}
+
+async fn create(state: &VimState, ctx: &RequestContext, raw: &[u8]) -> Result<Response, VimError> {
+    let req = prepare_create(ctx, parse_body(raw)?, raw)?;
+    if !allowed(ctx, Action::CreateVim, &req.tenant_id) {
+        return Err(VimError::PolicyNotAuthorized(
+            Action::CreateVim.rule().to_owned(),
+        ));
+    }
+    // Deliberate fix: upstream's driver lookup raises KeyError (500) for an unknown type.
+    let driver = state.driver(&req.vim_type).ok_or_else(|| {
+        VimError::BadRequest(format!(
+            "Invalid input for type. Reason: '{}' is not a supported VIM type.",
+            req.vim_type
+        ))
+    })?;
+    let auth_url = if req.vim_type == "openstack" {
+        auth_url_v3(&req.auth_url)
+    } else {
+        req.auth_url
+    };
+    let mut vim = Vim {
+        id: uuid::Uuid::new_v4().to_string(),
+        vim_type: req.vim_type,
+        tenant_id: req.tenant_id,
+        name: req.name,
+        description: req.description,
+        placement_attr: None,
+        shared: false,
+        is_default: req.is_default,
+        created_at: Utc::now().naive_utc(),
+        updated_at: None,
+        deleted_at: None,
+        extra: req.extra,
+        auth_url,
+        vim_project: req.vim_project,
+        auth_cred: req.auth_cred,
+        password: None,
+    };
+    // Upstream runs register and the insert in one try block and deletes the new key on any
+    // failure, so neither a key nor a row is left behind.
+    if let Err(e) = driver.register(&mut vim).await {
+        discard_new_key(driver.as_ref(), &vim).await;
+        return Err(e);
+    }
+    if let Err(e) = state.store.create(&vim).await {
+        discard_new_key(driver.as_ref(), &vim).await;
+        return Err(e);
+    }
+    // The response shows the in-memory object (created_at with microseconds), as upstream.
+    Ok((
+        StatusCode::CREATED,
+        PyJson(json!({ "vim": vim_view(&vim, None) })),
+    )
+        .into_response())
+}
+
+/// Spec §2.10 step 6: make the credential set consistent with what the client sent.
+fn rewrite_auth_cred(cred: &mut Map<String, Value>, sent: &Map<String, Value>) {
+    let drop = |cred: &mut Map<String, Value>, keys: &[&str]| {
+        for k in keys {
+            cred.shift_remove(*k);
+        }
+    };
+    if sent.contains_key("oidc_token_url") {
+        for k in [
+            "oidc_token_url",
+            "username",
+            "password",
+            "client_id",
+            "client_secret",
+        ] {
+            cred.insert(k.to_owned(), sent.get(k).cloned().unwrap_or(Value::Null));
+        }
+        drop(cred, &["bearer_token"]);
+    } else if sent.contains_key("username") && sent.get("password").is_some_and(|p| !p.is_null()) {
+        for k in ["username", "password"] {
+            cred.insert(k.to_owned(), sent[k].clone());
+        }
+        drop(
+            cred,
+            &[
+                "bearer_token",
+                "oidc_token_url",
+                "client_id",
+                "client_secret",
+            ],
+        );
+    } else if let Some(token) = sent.get("bearer_token") {
+        cred.insert("bearer_token".to_owned(), token.clone());
+        drop(
+            cred,
+            &[
+                "username",
+                "password",
+                "oidc_token_url",
+                "client_id",
+                "client_secret",
+            ],
+        );
+    }
+    if let Some(ca) = sent.get("ssl_ca_cert") {
+        cred.insert("ssl_ca_cert".to_owned(), ca.clone());
+    }
+}
+
+async fn update(
+    state: &VimState,
+    ctx: &RequestContext,
+    id: &str,
+    raw: &[u8],
+) -> Result<Response, VimError> {
+    let req = prepare_update(ctx, parse_body(raw)?, raw)?;
+    let stored = fetch(state, ctx, id, Action::UpdateVim).await?;
+    if state.store.in_use(id, &scope(ctx)).await? {
+        return Err(VimError::VimInUse(id.to_owned()));
+    }
+    let driver = state.driver(&stored.vim_type).ok_or_else(|| {
+        VimError::Internal(format!("no driver for VIM type {:?}", stored.vim_type))
+    })?;
+
+    let mut vim = stored.clone();
+    if let Some(name) = req.name {
+        vim.name = name;
+    }
+    if let Some(description) = req.description {
+        vim.description = description;
+    }
+    if let Some(is_default) = req.is_default {
+        vim.is_default = is_default;
+    }
+    if let Some(project) = &req.vim_project {
+        deep_update(&mut vim.vim_project, project);
+    }
+    if let Some(extra) = &req.extra {
+        deep_update(&mut vim.extra, extra);
+    }
+    let reregistered = if let Some(sent) = &req.auth_cred {
+        // The unmasked stored object carries the (encrypted) password inside auth_cred.
+        let mut cred = vim.auth_cred.clone();
+        if let Some(pw) = vim.password.take().filter(|p| !p.is_empty()) {
+            cred.insert("password".to_owned(), Value::String(pw));
+        }
+        deep_update(&mut cred, sent);
+        rewrite_auth_cred(&mut cred, sent);
+        vim.auth_cred = cred;
+        driver.register(&mut vim).await?;
+        true
+    } else {
+        false
+    };
+    vim.updated_at = Some(Utc::now().naive_utc());
+    if let Err(e) = state.store.update(&vim).await {
+        if reregistered {
+            discard_new_key(driver.as_ref(), &vim).await;
+        }
+        return Err(e);
+    }
+    // The old Barbican secret is no longer used; a per-VIM key file was replaced in place.
+    if reregistered && stored.auth_cred.get("key_type") == Some(&Value::from("barbican_key")) {
+        if let Err(e) = driver.delete_vim_auth(&stored).await {
+            tracing::warn!(vim_id = %id, error = %e, "failed to delete the old VIM key");
+        }
+    }
+    Ok(PyJson(json!({ "vim": vim_view(&vim, None) })).into_response())
+}
+
+async fn delete(
+    state: &VimState,
+    ctx: &RequestContext,
+    id: &str,
+    raw: &[u8],
+) -> Result<Response, VimError> {
+    // Deliberate fix: upstream's controller crashes (500) on a DELETE with a body.
+    if !raw.is_empty() {
+        return Err(VimError::BadRequest(
+            "Request body is not allowed for DELETE".to_owned(),
+        ));
+    }
+    let vim = fetch(state, ctx, id, Action::DeleteVim).await?;
+    if state.store.in_use(id, &scope(ctx)).await? {
+        return Err(VimError::VimInUse(id.to_owned()));
+    }
+    let driver = state
+        .driver(&vim.vim_type)
+        .ok_or_else(|| VimError::Internal(format!("no driver for VIM type {:?}", vim.vim_type)))?;
+    // Deliberate ordering fix: soft delete first, key second. Upstream removes the key before
+    // the database write, so a failed write leaves a live VIM without its key; here a failed
+    // key removal only leaves an unused key behind (logged).
+    state.store.soft_delete(id, Utc::now().naive_utc()).await?;
+    if let Err(e) = driver.deregister(&vim).await {
+        tracing::warn!(vim_id = %id, error = %e, "VIM deleted but its key could not be removed");
+    }
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auth_url_gains_v3_unless_present() {
+        assert_eq!(auth_url_v3("http://h/identity"), "http://h/identity/v3");
+        assert_eq!(auth_url_v3("http://h/identity/v3"), "http://h/identity/v3");
+        assert_eq!(
+            auth_url_v3("http://h/identity/v3/"),
+            "http://h/identity/v3/"
+        );
+    }
+
+    #[test]
+    fn bearer_token_update_drops_user_and_oidc_keys() {
+        let mut cred = json!({"oidc_token_url": "u", "username": "a", "password": "p",
+            "client_id": "c", "client_secret": "s", "key_type": "barbican_key"});
+        let sent = json!({"bearer_token": "t"});
+        let sent = sent.as_object().unwrap();
+        deep_update(cred.as_object_mut().unwrap(), sent);
+        rewrite_auth_cred(cred.as_object_mut().unwrap(), sent);
+        assert_eq!(
+            cred,
+            json!({"key_type": "barbican_key", "bearer_token": "t"})
+        );
+    }
+
+    #[test]
+    fn oidc_update_sets_missing_oidc_keys_to_null_and_drops_bearer() {
+        let mut cred = json!({"bearer_token": "t"});
+        let sent =
+            json!({"oidc_token_url": "u", "username": "a", "password": "p", "client_id": "c"});
+        let sent = sent.as_object().unwrap();
+        deep_update(cred.as_object_mut().unwrap(), sent);
+        rewrite_auth_cred(cred.as_object_mut().unwrap(), sent);
+        assert_eq!(
+            cred,
+            json!({"oidc_token_url": "u", "username": "a", "password": "p", "client_id": "c", "client_secret": null})
+        );
+    }
+}

@@ -1,0 +1,201 @@
+//! Storage of VIMs (`vims` + `vimauths`, spec §2.13) behind one engine-agnostic contract.
+//!
+//! Callers only see [`VimStore`]; the SQL of each engine stays in its own module
+//! (`sqlite`, and PostgreSQL later), and every constraint that concurrent requests could
+//! break (unique live name per tenant, one live default per tenant) is enforced by the
+//! database, not by a check-then-insert in code.
+
+mod sqlite;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::NaiveDateTime;
+
+use crate::model::Vim;
+use crate::VimError;
+
+pub use sqlite::SqliteVimStore;
+
+/// Whose VIMs a request may see (Tacker's SQL tenant scoping, spec §2.5).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// Admin context: every live VIM.
+    All,
+    /// Non-admin: VIMs of this tenant, plus shared ones.
+    Tenant(String),
+}
+
+/// Columns of `vims` that list filters may name (spec §2.5); anything else is ignored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VimColumn {
+    Id,
+    Type,
+    TenantId,
+    Name,
+    Description,
+    PlacementAttr,
+    Shared,
+    IsDefault,
+    CreatedAt,
+    UpdatedAt,
+    DeletedAt,
+    Extra,
+}
+
+impl VimColumn {
+    pub fn from_name(name: &str) -> Option<Self> {
+        Some(match name {
+            "id" => Self::Id,
+            "type" => Self::Type,
+            "tenant_id" => Self::TenantId,
+            "name" => Self::Name,
+            "description" => Self::Description,
+            "placement_attr" => Self::PlacementAttr,
+            "shared" => Self::Shared,
+            "is_default" => Self::IsDefault,
+            "created_at" => Self::CreatedAt,
+            "updated_at" => Self::UpdatedAt,
+            "deleted_at" => Self::DeletedAt,
+            "extra" => Self::Extra,
+            _ => return None,
+        })
+    }
+
+    /// The column name, identical in every engine.
+    pub fn column(self) -> &'static str {
+        match self {
+            Self::Id => "id",
+            Self::Type => "type",
+            Self::TenantId => "tenant_id",
+            Self::Name => "name",
+            Self::Description => "description",
+            Self::PlacementAttr => "placement_attr",
+            Self::Shared => "shared",
+            Self::IsDefault => "is_default",
+            Self::CreatedAt => "created_at",
+            Self::UpdatedAt => "updated_at",
+            Self::DeletedAt => "deleted_at",
+            Self::Extra => "extra",
+        }
+    }
+}
+
+/// A typed filter value, already parsed for its column.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FilterValue {
+    Text(String),
+    Bool(bool),
+}
+
+/// `column IN (values)`: several values mean "any of" (deliberate fix; upstream 500s).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VimFilter {
+    pub column: VimColumn,
+    pub values: Vec<FilterValue>,
+}
+
+impl VimFilter {
+    /// Build a filter from a query key and its non-empty values. `None` when the key is not a
+    /// `vims` column (ignored, as upstream). Values that can never match (a non-UUID `id`, a
+    /// non-boolean for a boolean column) are dropped; a filter left without values matches
+    /// nothing.
+    pub fn parse(key: &str, raw_values: &[String]) -> Option<Self> {
+        let column = VimColumn::from_name(key)?;
+        let values = raw_values
+            .iter()
+            .filter_map(|v| match column {
+                VimColumn::Id => uuid::Uuid::parse_str(v)
+                    .ok()
+                    .map(|_| FilterValue::Text(v.clone())),
+                VimColumn::Shared | VimColumn::IsDefault => match v.to_lowercase().as_str() {
+                    "true" | "1" => Some(FilterValue::Bool(true)),
+                    "false" | "0" => Some(FilterValue::Bool(false)),
+                    _ => None,
+                },
+                _ => Some(FilterValue::Text(v.clone())),
+            })
+            .collect();
+        Some(Self { column, values })
+    }
+}
+
+/// The VIM registry's storage contract. Every method is atomic.
+#[async_trait]
+pub trait VimStore: Send + Sync {
+    /// Insert a live VIM and its `vimauths` row. A live VIM with the same `(tenant_id, name)`
+    /// → `DuplicateEntity`; a second live default in the tenant →
+    /// `VimDefaultDuplicate(existing_id)`. Nothing is left behind on failure.
+    async fn create(&self, vim: &Vim) -> Result<(), VimError>;
+
+    /// A live VIM by id within `scope`; `None` if missing, deleted or out of scope.
+    async fn get(&self, id: &str, scope: &Scope) -> Result<Option<Vim>, VimError>;
+
+    /// Live VIMs within `scope` matching every filter, sorted by id.
+    async fn list(&self, scope: &Scope, filters: &[VimFilter]) -> Result<Vec<Vim>, VimError>;
+
+    /// Write `name, description, is_default, placement_attr, extra, updated_at` and replace
+    /// the `vimauths` data of the live VIM `vim.id`. Same constraint errors as `create`;
+    /// `VimNotFound` if the VIM is no longer live.
+    async fn update(&self, vim: &Vim) -> Result<(), VimError>;
+
+    /// Soft delete (`deleted_at = at`); the name becomes reusable. `VimNotFound` if the VIM
+    /// is not live.
+    async fn soft_delete(&self, id: &str, at: NaiveDateTime) -> Result<(), VimError>;
+
+    /// True when a legacy Tacker `vnf` row (sharing the database with Tacker) still uses
+    /// the VIM. Databases without that table never have VIMs in use.
+    async fn in_use(&self, id: &str, scope: &Scope) -> Result<bool, VimError>;
+}
+
+/// Open the database named by `[database] connection` (oslo.db URL) and apply migrations.
+///
+/// `sqlite:///relative.db`, `sqlite:////absolute.db` (file created if missing, WAL,
+/// busy timeout) and `sqlite://` (in-memory, one shared connection).
+pub async fn connect(url: &str) -> Result<Arc<dyn VimStore>, VimError> {
+    if let Some(rest) = url.strip_prefix("sqlite://") {
+        let store = if rest.is_empty() {
+            SqliteVimStore::in_memory().await?
+        } else {
+            let path = rest.strip_prefix('/').unwrap_or(rest);
+            // oslo.db: `sqlite:///x.db` is relative, `sqlite:////x.db` absolute.
+            let path = path.split('?').next().unwrap_or(path);
+            if path.is_empty() {
+                SqliteVimStore::in_memory().await?
+            } else {
+                SqliteVimStore::open(std::path::Path::new(path)).await?
+            }
+        };
+        return Ok(Arc::new(store));
+    }
+    let scheme = url.split(':').next().unwrap_or("");
+    Err(VimError::Internal(format!(
+        "unsupported database connection scheme {scheme:?} (supported: sqlite)"
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn non_uuid_id_filter_matches_nothing() {
+        let f = VimFilter::parse("id", &["abc".into()]).unwrap();
+        assert!(f.values.is_empty());
+    }
+
+    #[test]
+    fn boolean_filters_parse_true_false_1_0() {
+        let f = VimFilter::parse("is_default", &["True".into(), "0".into(), "x".into()]).unwrap();
+        assert_eq!(
+            f.values,
+            vec![FilterValue::Bool(true), FilterValue::Bool(false)]
+        );
+    }
+
+    #[test]
+    fn non_column_keys_are_ignored() {
+        assert!(VimFilter::parse("auth_url", &["x".into()]).is_none());
+        assert!(VimFilter::parse("foo", &["x".into()]).is_none());
+    }
+}

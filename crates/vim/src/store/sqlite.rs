@@ -1,0 +1,364 @@
+//! [`VimStore`] on SQLite (sqlx, runtime queries). Everything SQLite-specific lives here:
+//! WAL + busy timeout so concurrent writers queue instead of failing, `BEGIN IMMEDIATE`
+//! transactions, and the mapping of SQLite's unique-constraint messages.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::NaiveDateTime;
+use serde_json::{Map, Value};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
+use sqlx::{QueryBuilder, Row, Sqlite};
+
+use super::{FilterValue, Scope, VimFilter, VimStore};
+use crate::model::Vim;
+use crate::VimError;
+
+/// `deleted_at` of a live row (Tacker's `datetime.min` sentinel).
+const LIVE: &str = "0001-01-01 00:00:00";
+const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
+
+/// SQLite-backed VIM store.
+#[derive(Clone, Debug)]
+pub struct SqliteVimStore {
+    pool: SqlitePool,
+}
+
+impl SqliteVimStore {
+    /// Open (creating if missing) the database file and apply migrations.
+    pub async fn open(path: &Path) -> Result<Self, VimError> {
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(BUSY_TIMEOUT)
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(BUSY_TIMEOUT)
+            .connect_with(options)
+            .await
+            .map_err(|e| VimError::Internal(format!("opening database {}: {e}", path.display())))?;
+        Self::migrated(pool).await
+    }
+
+    /// A private in-memory database on one shared connection (`sqlite://`).
+    pub async fn in_memory() -> Result<Self, VimError> {
+        let options = SqliteConnectOptions::from_str("sqlite::memory:")
+            .map_err(internal)?
+            .foreign_keys(true);
+        // One connection that is never recycled: closing it would drop the database.
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .acquire_timeout(BUSY_TIMEOUT)
+            .connect_with(options)
+            .await
+            .map_err(internal)?;
+        Self::migrated(pool).await
+    }
+
+    async fn migrated(pool: SqlitePool) -> Result<Self, VimError> {
+        MIGRATOR
+            .run(&pool)
+            .await
+            .map_err(|e| VimError::Internal(format!("applying migrations: {e}")))?;
+        Ok(Self { pool })
+    }
+
+    /// The live default VIM of `tenant_id`, for the `VimDefaultDuplicate` message.
+    async fn live_default(
+        &self,
+        tenant_id: &str,
+        except: Option<&str>,
+    ) -> Result<Option<String>, VimError> {
+        let row = sqlx::query(
+            "SELECT id FROM vims WHERE tenant_id = ? AND is_default = 1 AND deleted_at = ? \
+             AND id != ? LIMIT 1",
+        )
+        .bind(tenant_id)
+        .bind(LIVE)
+        .bind(except.unwrap_or(""))
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(internal)?;
+        Ok(row.map(|r| r.get::<String, _>("id")))
+    }
+
+    async fn constraint_error(&self, err: sqlx::Error, vim: &Vim) -> VimError {
+        if let sqlx::Error::Database(db) = &err {
+            if db.is_unique_violation() {
+                if db.message().contains("vims.name") {
+                    return VimError::DuplicateEntity;
+                }
+                let existing = self
+                    .live_default(&vim.tenant_id, Some(&vim.id))
+                    .await
+                    .ok()
+                    .flatten()
+                    .unwrap_or_default();
+                return VimError::VimDefaultDuplicate(existing);
+            }
+        }
+        internal(err)
+    }
+}
+
+fn internal(e: impl std::fmt::Display) -> VimError {
+    VimError::Internal(format!("database: {e}"))
+}
+
+fn ts(t: &NaiveDateTime) -> String {
+    t.format("%Y-%m-%d %H:%M:%S").to_string()
+}
+
+fn ts_micro(t: &NaiveDateTime) -> String {
+    t.format("%Y-%m-%d %H:%M:%S%.6f").to_string()
+}
+
+fn parse_ts(s: &str) -> Result<NaiveDateTime, VimError> {
+    NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f").map_err(internal)
+}
+
+fn json_text(v: &Map<String, Value>) -> String {
+    serde_json::to_string(v).unwrap_or_else(|_| "{}".to_owned())
+}
+
+fn parse_map(s: Option<String>) -> Result<Map<String, Value>, VimError> {
+    match s {
+        None => Ok(Map::new()),
+        Some(s) => match serde_json::from_str::<Value>(&s).map_err(internal)? {
+            Value::Object(o) => Ok(o),
+            _ => Ok(Map::new()),
+        },
+    }
+}
+
+const SELECT: &str = "SELECT v.id, v.type, v.tenant_id, v.name, v.description, v.placement_attr, \
+    v.shared, v.is_default, v.created_at, v.updated_at, v.deleted_at, v.extra, \
+    a.password, a.auth_url, a.vim_project, a.auth_cred \
+    FROM vims v JOIN vimauths a ON a.vim_id = v.id";
+
+fn row_to_vim(row: &SqliteRow) -> Result<Vim, VimError> {
+    let deleted_at: String = row.try_get("deleted_at").map_err(internal)?;
+    let placement: Option<String> = row.try_get("placement_attr").map_err(internal)?;
+    let placement_attr = match placement {
+        None => None,
+        Some(s) => Some(serde_json::from_str(&s).map_err(internal)?),
+    };
+    let updated_at: Option<String> = row.try_get("updated_at").map_err(internal)?;
+    let created_at: String = row.try_get("created_at").map_err(internal)?;
+    Ok(Vim {
+        id: row.try_get("id").map_err(internal)?,
+        vim_type: row.try_get("type").map_err(internal)?,
+        tenant_id: row.try_get("tenant_id").map_err(internal)?,
+        name: row.try_get("name").map_err(internal)?,
+        description: row
+            .try_get::<Option<String>, _>("description")
+            .map_err(internal)?
+            .unwrap_or_default(),
+        placement_attr,
+        shared: row.try_get("shared").map_err(internal)?,
+        is_default: row.try_get("is_default").map_err(internal)?,
+        created_at: parse_ts(&created_at)?,
+        updated_at: updated_at.as_deref().map(parse_ts).transpose()?,
+        deleted_at: if deleted_at == LIVE {
+            None
+        } else {
+            Some(parse_ts(&deleted_at)?)
+        },
+        extra: parse_map(row.try_get("extra").map_err(internal)?)?,
+        auth_url: row.try_get("auth_url").map_err(internal)?,
+        vim_project: parse_map(row.try_get("vim_project").map_err(internal)?)?,
+        auth_cred: parse_map(row.try_get("auth_cred").map_err(internal)?)?,
+        password: row.try_get("password").map_err(internal)?,
+    })
+}
+
+fn push_scope(qb: &mut QueryBuilder<'_, Sqlite>, scope: &Scope) {
+    if let Scope::Tenant(t) = scope {
+        qb.push(" AND (v.tenant_id = ")
+            .push_bind(t.clone())
+            .push(" OR v.shared = 1)");
+    }
+}
+
+#[async_trait]
+impl VimStore for SqliteVimStore {
+    async fn create(&self, vim: &Vim) -> Result<(), VimError> {
+        let result: Result<(), sqlx::Error> = async {
+            // IMMEDIATE: take the write lock first, so concurrent writers wait on the busy
+            // timeout instead of failing a read-to-write upgrade.
+            let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+            sqlx::query(
+                "INSERT INTO vims (id, type, tenant_id, name, description, placement_attr, \
+                 shared, is_default, created_at, updated_at, deleted_at, extra) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(&vim.id)
+            .bind(&vim.vim_type)
+            .bind(&vim.tenant_id)
+            .bind(&vim.name)
+            .bind(&vim.description)
+            .bind(vim.placement_attr.as_ref().map(|p| p.to_string()))
+            .bind(vim.shared)
+            .bind(vim.is_default)
+            .bind(ts(&vim.created_at))
+            .bind(vim.updated_at.as_ref().map(ts))
+            .bind(LIVE)
+            .bind(json_text(&vim.extra))
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "INSERT INTO vimauths (id, vim_id, password, auth_url, vim_project, auth_cred) \
+                 VALUES (?, ?, ?, ?, ?, ?)",
+            )
+            .bind(uuid::Uuid::new_v4().to_string())
+            .bind(&vim.id)
+            .bind(&vim.password)
+            .bind(&vim.auth_url)
+            .bind(json_text(&vim.vim_project))
+            .bind(json_text(&vim.auth_cred))
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await
+        }
+        .await;
+        match result {
+            Ok(()) => Ok(()),
+            Err(e) => Err(self.constraint_error(e, vim).await),
+        }
+    }
+
+    async fn get(&self, id: &str, scope: &Scope) -> Result<Option<Vim>, VimError> {
+        let mut qb = QueryBuilder::<Sqlite>::new(SELECT);
+        qb.push(" WHERE v.id = ").push_bind(id.to_owned());
+        qb.push(" AND v.deleted_at = ").push_bind(LIVE);
+        push_scope(&mut qb, scope);
+        qb.push(" LIMIT 1");
+        let row = qb
+            .build()
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(internal)?;
+        row.as_ref().map(row_to_vim).transpose()
+    }
+
+    async fn list(&self, scope: &Scope, filters: &[VimFilter]) -> Result<Vec<Vim>, VimError> {
+        if filters.iter().any(|f| f.values.is_empty()) {
+            return Ok(Vec::new());
+        }
+        let mut qb = QueryBuilder::<Sqlite>::new(SELECT);
+        qb.push(" WHERE v.deleted_at = ").push_bind(LIVE);
+        push_scope(&mut qb, scope);
+        for f in filters {
+            qb.push(" AND v.").push(f.column.column()).push(" IN (");
+            let mut sep = qb.separated(", ");
+            for v in &f.values {
+                match v {
+                    FilterValue::Text(t) => sep.push_bind(t.clone()),
+                    FilterValue::Bool(b) => sep.push_bind(*b),
+                };
+            }
+            qb.push(")");
+        }
+        qb.push(" ORDER BY v.id");
+        let rows = qb.build().fetch_all(&self.pool).await.map_err(internal)?;
+        rows.iter().map(row_to_vim).collect()
+    }
+
+    async fn update(&self, vim: &Vim) -> Result<(), VimError> {
+        let result: Result<u64, sqlx::Error> = async {
+            let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+            let changed = sqlx::query(
+                "UPDATE vims SET name = ?, description = ?, is_default = ?, placement_attr = ?, \
+                 extra = ?, updated_at = ? WHERE id = ? AND deleted_at = ?",
+            )
+            .bind(&vim.name)
+            .bind(&vim.description)
+            .bind(vim.is_default)
+            .bind(vim.placement_attr.as_ref().map(|p| p.to_string()))
+            .bind(json_text(&vim.extra))
+            .bind(vim.updated_at.as_ref().map(ts))
+            .bind(&vim.id)
+            .bind(LIVE)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if changed == 0 {
+                tx.rollback().await?;
+                return Ok(0);
+            }
+            sqlx::query(
+                "UPDATE vimauths SET password = ?, auth_url = ?, vim_project = ?, auth_cred = ? \
+                 WHERE vim_id = ?",
+            )
+            .bind(&vim.password)
+            .bind(&vim.auth_url)
+            .bind(json_text(&vim.vim_project))
+            .bind(json_text(&vim.auth_cred))
+            .bind(&vim.id)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok(changed)
+        }
+        .await;
+        // A failed statement rolls the transaction back when it is dropped: no lock remains.
+        match result {
+            Ok(0) => Err(VimError::VimNotFound(vim.id.clone())),
+            Ok(_) => Ok(()),
+            Err(e) => Err(self.constraint_error(e, vim).await),
+        }
+    }
+
+    async fn soft_delete(&self, id: &str, at: NaiveDateTime) -> Result<(), VimError> {
+        let changed = sqlx::query("UPDATE vims SET deleted_at = ? WHERE id = ? AND deleted_at = ?")
+            .bind(ts_micro(&at))
+            .bind(id)
+            .bind(LIVE)
+            .execute(&self.pool)
+            .await
+            .map_err(internal)?
+            .rows_affected();
+        if changed == 0 {
+            return Err(VimError::VimNotFound(id.to_owned()));
+        }
+        Ok(())
+    }
+
+    async fn in_use(&self, id: &str, scope: &Scope) -> Result<bool, VimError> {
+        // Only a database shared with Tacker has the legacy `vnf` table.
+        let has_vnf: Option<String> = sqlx::query_scalar(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'vnf'",
+        )
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(internal)?;
+        if has_vnf.is_none() {
+            return Ok(false);
+        }
+        let mut qb = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM vnf WHERE vim_id = ");
+        qb.push_bind(id.to_owned());
+        qb.push(" AND deleted_at = ").push_bind(LIVE);
+        if let Scope::Tenant(t) = scope {
+            qb.push(" AND tenant_id = ").push_bind(t.clone());
+        }
+        let count: i64 = qb
+            .build_query_scalar()
+            .fetch_one(&self.pool)
+            .await
+            .map_err(internal)?;
+        Ok(count > 0)
+    }
+}
