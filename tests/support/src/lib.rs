@@ -13,6 +13,7 @@ mod conf;
 mod kmw;
 mod pki;
 mod process;
+mod stack;
 mod tacker;
 
 pub use authz::{
@@ -24,6 +25,7 @@ pub use pki::{CertFiles, TestPki, CA_CN, CLIENT_CN};
 pub use process::{
     free_port, repo_root, wait_for_line, wait_ready_http, ChildGuard, DEFAULT_DEADLINE,
 };
+pub use stack::{upstream, OAuth2Stack, StackOptions, GUIDE_API_PASTE};
 pub use tacker::{tacker_server_binary, TackerOptions, TackerServer};
 
 /// The project of the guide's log samples, which the realm's clients carry in their tokens.
