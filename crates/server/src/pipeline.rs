@@ -87,14 +87,20 @@ pub fn build_pipeline(
     }
 
     let mut svc = build_app_service(state, app);
-    // Innermost, just above the app: Tacker creates the noauth admin context lazily when the
-    // app first asks for it, i.e. after every filter has run. Only under `noauth`: a
-    // keystone pipeline without `keystonecontext` gets no context and its handlers refuse.
-    if state.config.default.auth_strategy == AuthStrategy::Noauth {
+    // Under `noauth`, Tacker creates the admin context lazily, when whatever serves the
+    // request (an extension resource such as `/vims`, or the app) first asks for it: so it
+    // sits just above `extensions` if the pipeline has it, else just above the app. Only
+    // under `noauth`: a keystone pipeline without `keystonecontext` gets no context, and its
+    // handlers refuse (fail closed).
+    let noauth = state.config.default.auth_strategy == AuthStrategy::Noauth;
+    let extensions_at = filters
+        .iter()
+        .position(|f| f.kind == FilterKind::Extensions);
+    if noauth && extensions_at.is_none() {
         svc = HttpService::new(NoAuthContextLayer.layer(svc));
     }
     // Wrap from the last filter to the first, so the first listed is outermost.
-    for filter in filters.iter().rev() {
+    for (at, filter) in filters.iter().enumerate().rev() {
         svc = match filter.kind {
             // Outermost in Tacker's file: every response of the pipeline, the 500 of
             // catch_errors and the 401 of the token filter included, carries the id, and
@@ -114,6 +120,9 @@ pub fn build_pipeline(
             // Authenticates the caller and sets the identity headers keystonecontext reads.
             FilterKind::ExternalOAuth2Token => external_oauth2_unavailable(filter)?,
         };
+        if noauth && extensions_at == Some(at) {
+            svc = HttpService::new(NoAuthContextLayer.layer(svc));
+        }
     }
     Ok(svc)
 }

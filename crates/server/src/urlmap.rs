@@ -84,3 +84,63 @@ impl Service<Request<Body>> for UrlMap {
         Box::pin(svc.oneshot(req))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tagged(tag: &'static str) -> HttpService {
+        HttpService::new(tower::service_fn(move |req: Request<Body>| async move {
+            let script = req.extensions().get::<ScriptName>().cloned().unwrap();
+            let body = format!("{tag} script={} path={}", script.0, req.uri());
+            Ok::<_, Infallible>(Response::new(Body::from(body)))
+        }))
+    }
+
+    async fn hit(map: &UrlMap, path: &str) -> String {
+        let req = Request::builder().uri(path).body(Body::empty()).unwrap();
+        let resp = map.clone().oneshot(req).await.unwrap();
+        let body = axum::body::to_bytes(resp.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        String::from_utf8(body.to_vec()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn longest_prefix_at_a_segment_boundary_wins_and_is_stripped() {
+        let map = UrlMap::new(vec![
+            ("".into(), tagged("root")),
+            ("/vnflcm".into(), tagged("versions")),
+            ("/vnflcm/v1".into(), tagged("v1")),
+            ("/v1.0".into(), tagged("api")),
+        ]);
+        assert_eq!(
+            hit(&map, "/vnflcm/v1/vnf_instances?a=b").await,
+            "v1 script=/vnflcm/v1 path=/vnf_instances?a=b"
+        );
+        assert_eq!(hit(&map, "/vnflcm/v1").await, "v1 script=/vnflcm/v1 path=");
+        assert_eq!(
+            hit(&map, "/vnflcm/api_versions").await,
+            "versions script=/vnflcm path=/api_versions"
+        );
+        // Not a segment boundary: falls back to the shorter prefix.
+        assert_eq!(
+            hit(&map, "/vnflcm/v10").await,
+            "versions script=/vnflcm path=/v10"
+        );
+        assert_eq!(hit(&map, "/v1.0x").await, "root script= path=/v1.0x");
+        assert_eq!(hit(&map, "/v1.0/").await, "api script=/v1.0 path=/");
+        assert_eq!(hit(&map, "/").await, "root script= path=/");
+    }
+
+    #[tokio::test]
+    async fn no_match_without_a_root_entry_is_404() {
+        let map = UrlMap::new(vec![("/v1.0".into(), tagged("api"))]);
+        let req = Request::builder()
+            .uri("/other")
+            .body(Body::empty())
+            .unwrap();
+        let resp = map.oneshot(req).await.unwrap();
+        assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+    }
+}
