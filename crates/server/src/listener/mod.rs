@@ -19,7 +19,7 @@
 //! ListenerConfig::plain(SocketAddr) -> ListenerConfig          // plain HTTP, defaults
 //! serve(cfg: ListenerConfig, app: Router, shutdown: impl Future<Output = ()> + Send + 'static)
 //!     -> Result<(), ListenerError>                               // bind + serve until shutdown
-//! shutdown_signal() -> impl Future<Output = ()>                // SIGTERM or SIGINT
+//! shutdown_signal() -> impl Future<Output = ()> + Send + 'static   // SIGTERM or SIGINT
 //! ```
 //! Change from the placeholder: `ListenerConfig` gained fields (`tls`,
 //! `forwarded_client_cert`, `drain_timeout`); build it with `from_default_section` or
@@ -41,7 +41,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use hyper_util::rt::TokioExecutor;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
@@ -208,7 +208,12 @@ impl Listener {
         #[cfg(unix)]
         let reloader = sighup.map(|s| tokio::spawn(reload_on_sighup(s, tls.clone())));
 
-        let builder = Arc::new(auto::Builder::new(TokioExecutor::new()));
+        let mut builder = auto::Builder::new(TokioExecutor::new());
+        // A timer makes hyper enforce its HTTP/1 header read timeout (30 s), so a client
+        // that never finishes its request head cannot hold a connection forever.
+        builder.http1().timer(TokioTimer::new());
+        builder.http2().timer(TokioTimer::new());
+        let builder = Arc::new(builder);
         let graceful = GracefulShutdown::new();
         let mut conns = JoinSet::new();
         let mut shutdown = std::pin::pin!(shutdown);
@@ -296,28 +301,37 @@ pub async fn serve(
 }
 
 /// Resolves on the first SIGTERM or SIGINT (Ctrl-C), the signals oslo.service stops on.
-pub async fn shutdown_signal() {
+///
+/// The handlers are installed when this is called (inside the tokio runtime), not when the
+/// future is first polled, so a signal arriving in between is not lost and does not kill the
+/// process.
+pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
-        match (
+        let handlers = (
             signal(SignalKind::terminate()),
             signal(SignalKind::interrupt()),
-        ) {
-            (Ok(mut term), Ok(mut int)) => {
-                tokio::select! {
-                    _ = term.recv() => tracing::info!("SIGTERM received"),
-                    _ = int.recv() => tracing::info!("SIGINT received"),
+        );
+        async move {
+            match handlers {
+                (Ok(mut term), Ok(mut int)) => {
+                    tokio::select! {
+                        _ = term.recv() => tracing::info!("SIGTERM received"),
+                        _ = int.recv() => tracing::info!("SIGINT received"),
+                    }
                 }
-            }
-            (Err(e), _) | (_, Err(e)) => {
-                tracing::warn!(error = %e, "cannot install SIGTERM/SIGINT handlers; waiting for Ctrl-C only");
-                let _ = tokio::signal::ctrl_c().await;
+                (Err(e), _) | (_, Err(e)) => {
+                    tracing::warn!(error = %e, "cannot install SIGTERM/SIGINT handlers; waiting for Ctrl-C only");
+                    let _ = tokio::signal::ctrl_c().await;
+                }
             }
         }
     }
     #[cfg(not(unix))]
     {
-        let _ = tokio::signal::ctrl_c().await;
+        async {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }
