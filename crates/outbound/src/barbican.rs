@@ -1,0 +1,330 @@
+//! VIM Fernet keys in Barbican: Tacker's `tacker/keymgr/barbican_key_manager.py` with the
+//! service context of `tacker.context.generate_tacker_service_context()`.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use base64::Engine as _;
+use reqwest::header::{HeaderValue, ACCEPT, AUTHORIZATION};
+use reqwest::StatusCode;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use serde_json::json;
+use tacker_common::config::Section;
+use tacker_oauth2_client::options::read_str;
+use tacker_oauth2_client::Clock;
+use tacker_vim::{KeyManager, KeyRef, VimError};
+
+use crate::keystone::{KeystoneClient, KeystoneOptions};
+use crate::token::{use_ext_oauth2_auth, AccessToken, TokenSource};
+
+/// Upper bound of one Barbican call (upstream has none; a hung Barbican must not hang a VIM
+/// create forever).
+const CALL_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// `[key_manager]` options.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyManagerOptions {
+    /// `barbican_endpoint` (str, default unset): required with external OAuth 2.0; without it
+    /// the endpoint comes from the Keystone catalog.
+    pub barbican_endpoint: Option<String>,
+    /// `barbican_version` (str, default `v1`).
+    pub barbican_version: String,
+}
+
+impl KeyManagerOptions {
+    pub fn from_section(section: &Section) -> Self {
+        Self {
+            barbican_endpoint: read_str(section, "barbican_endpoint"),
+            barbican_version: read_str(section, "barbican_version").unwrap_or_else(|| "v1".into()),
+        }
+    }
+}
+
+/// How this service authenticates to Barbican.
+#[derive(Clone, Debug)]
+pub enum ServiceAuth {
+    /// `use_ext_oauth2_auth = True`: `Authorization: Bearer <client-credentials token>` to
+    /// `[key_manager] barbican_endpoint`.
+    ExtOAuth2(TokenSource),
+    /// Otherwise: `X-Auth-Token` of the `[keystone_authtoken]` service user, Barbican from the
+    /// catalog.
+    Keystone(KeystoneClient),
+}
+
+impl ServiceAuth {
+    /// Upstream's choice in `generate_tacker_service_context()`: `[ext_oauth2_auth]
+    /// use_ext_oauth2_auth` decides; each mode's options are checked now (start-up error
+    /// text naming file, section, option).
+    pub fn from_config(
+        ext_oauth2_auth: &Section,
+        keystone_authtoken: &Section,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, String> {
+        if use_ext_oauth2_auth(ext_oauth2_auth).map_err(|e| e.to_string())? {
+            Ok(Self::ExtOAuth2(TokenSource::new(ext_oauth2_auth, clock).map_err(|e| e.to_string())?))
+        } else {
+            let options = KeystoneOptions::from_section(keystone_authtoken)?;
+            Ok(Self::Keystone(KeystoneClient::new(options, default_http_client()?, clock)))
+        }
+    }
+}
+
+/// The plain HTTP client for Barbican and Keystone: system roots, no redirects.
+pub fn default_http_client() -> Result<reqwest::Client, String> {
+    reqwest::Client::builder()
+        .use_rustls_tls()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(CALL_TIMEOUT)
+        .user_agent(concat!("tacker-rs/", env!("CARGO_PKG_VERSION"), " tacker-outbound"))
+        .build()
+        .map_err(|e| format!("cannot build the HTTP client for Barbican: {e}"))
+}
+
+/// The credential one call was made with (so a 401 invalidates exactly that one).
+enum Credential {
+    Bearer(AccessToken),
+    Keystone(AccessToken),
+}
+
+/// [`KeyManager`] keeping VIM keys as Barbican opaque secrets
+/// (`key_type: barbican_key`, `secret_uuid`).
+#[derive(Clone)]
+pub struct BarbicanKeyManager {
+    options: Arc<KeyManagerOptions>,
+    auth: ServiceAuth,
+    http: reqwest::Client,
+}
+
+impl fmt::Debug for BarbicanKeyManager {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BarbicanKeyManager")
+            .field("options", &self.options)
+            .field("auth", &self.auth)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Deserialize)]
+struct SecretRef {
+    secret_ref: String,
+}
+
+impl BarbicanKeyManager {
+    /// A key manager for `options`, authenticating with `auth`. An empty
+    /// `barbican_endpoint` in external mode is reported by every call, as upstream does
+    /// (`KeyManagerError`), and warned about here.
+    pub fn new(options: KeyManagerOptions, auth: ServiceAuth) -> Result<Self, String> {
+        if matches!(auth, ServiceAuth::ExtOAuth2(_)) && options.barbican_endpoint.is_none() {
+            tracing::warn!("[key_manager] barbican_endpoint is not set: every Barbican call will fail while [ext_oauth2_auth] use_ext_oauth2_auth is true");
+        }
+        Ok(Self { options: Arc::new(options), auth, http: default_http_client()? })
+    }
+
+    /// Use `http` for Barbican calls (tests, custom TLS trust).
+    pub fn with_http_client(mut self, http: reqwest::Client) -> Self {
+        self.http = http;
+        self
+    }
+
+    /// `<ep>/<barbican_version>/secrets/<rest>`.
+    fn secrets_url(&self, endpoint: &str, rest: &str) -> String {
+        let ep = endpoint.trim_end_matches('/');
+        let version = self.options.barbican_version.trim_matches('/');
+        if ep.ends_with(&format!("/{version}")) {
+            format!("{ep}/secrets/{rest}")
+        } else {
+            format!("{ep}/{version}/secrets/{rest}")
+        }
+    }
+
+    async fn credential(&self) -> Result<(Credential, String), VimError> {
+        match &self.auth {
+            ServiceAuth::ExtOAuth2(source) => {
+                let endpoint = self.options.barbican_endpoint.clone().ok_or_else(|| {
+                    VimError::KeyManager(
+                        "The value is required for option barbican_endpoint in group [key_manager]".into(),
+                    )
+                })?;
+                let token = source.token().await.map_err(|e| VimError::KeyManager(e.to_string()))?;
+                Ok((Credential::Bearer(token), endpoint))
+            }
+            ServiceAuth::Keystone(keystone) => {
+                let session = keystone.session().await.map_err(VimError::KeyManager)?;
+                Ok((Credential::Keystone(session.token), session.endpoint))
+            }
+        }
+    }
+
+    fn invalidate(&self, credential: &Credential) {
+        match (&self.auth, credential) {
+            (ServiceAuth::ExtOAuth2(source), Credential::Bearer(t)) => {
+                source.invalidate(t);
+            }
+            (ServiceAuth::Keystone(keystone), Credential::Keystone(t)) => {
+                keystone.invalidate(t);
+            }
+            _ => {}
+        }
+    }
+
+    /// Send the request built by `build(url_base_endpoint)` with the service credential; on
+    /// 401 drop that credential and try once more with a fresh one (keystoneauth's
+    /// `invalidate()` + retry).
+    async fn send(
+        &self,
+        what: &str,
+        build: impl Fn(&str) -> reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, VimError> {
+        let mut retried = false;
+        loop {
+            let (credential, endpoint) = self.credential().await?;
+            let mut request = build(&endpoint);
+            request = match &credential {
+                Credential::Bearer(t) => match t.bearer() {
+                    Some(v) => request.header(AUTHORIZATION, v),
+                    None => return Err(VimError::KeyManager("the access token cannot be sent in a header".into())),
+                },
+                Credential::Keystone(t) => {
+                    let mut v = HeaderValue::from_str(t.expose())
+                        .map_err(|_| VimError::KeyManager("the Keystone token cannot be sent in a header".into()))?;
+                    v.set_sensitive(true);
+                    request.header("X-Auth-Token", v)
+                }
+            };
+            let response = request.send().await.map_err(|e| {
+                tracing::error!("Error {what}: {e}");
+                VimError::KeyManager(transport_reason(&e))
+            })?;
+            if response.status() == StatusCode::UNAUTHORIZED && !retried {
+                tracing::info!("Barbican answered 401 while {what}: fetching a new token and retrying once");
+                self.invalidate(&credential);
+                retried = true;
+                continue;
+            }
+            return Ok(response);
+        }
+    }
+}
+
+/// keystoneauth's text for transport failures (the URL is not secret).
+fn transport_reason(e: &reqwest::Error) -> String {
+    let url = e.url().map(|u| u.to_string()).unwrap_or_default();
+    if e.is_timeout() {
+        format!("Request to {url} timed out")
+    } else if e.is_connect() {
+        format!("Unable to establish connection to {url}")
+    } else {
+        format!("Request to {url} failed: {e}")
+    }
+}
+
+/// barbicanclient's message for an HTTP error: `<title>: <description>` from Barbican's JSON
+/// error body, else the status line.
+async fn http_reason(response: reqwest::Response) -> String {
+    let status = response.status();
+    let text = response.text().await.unwrap_or_default();
+    let parsed = serde_json::from_str::<serde_json::Value>(&text).ok();
+    let title = parsed.as_ref().and_then(|v| v["title"].as_str()).map(str::to_owned);
+    let description = parsed.as_ref().and_then(|v| v["description"].as_str()).map(str::to_owned);
+    match (title, description) {
+        (Some(t), Some(d)) if !d.is_empty() => format!("{t}: {d}"),
+        (Some(t), _) => t,
+        _ => format!(
+            "{} {}",
+            status.as_u16(),
+            status.canonical_reason().unwrap_or("error")
+        ),
+    }
+}
+
+fn uuid_of(key_ref: &KeyRef) -> Result<&str, VimError> {
+    match key_ref {
+        KeyRef::Barbican { secret_uuid } if !secret_uuid.is_empty() => Ok(secret_uuid),
+        // Upstream `_create_secret_ref`.
+        KeyRef::Barbican { .. } => Err(VimError::KeyManager("Key ID is None".into())),
+        KeyRef::FernetFile => Err(VimError::KeyManager(
+            "the VIM's key is kept in a file, not in Barbican".into(),
+        )),
+    }
+}
+
+#[async_trait]
+impl KeyManager for BarbicanKeyManager {
+    async fn store(&self, vim_id: &str, key: &SecretString) -> Result<KeyRef, VimError> {
+        // barbicanclient's opaque secret: the key's bytes, standard base64.
+        let payload = base64::engine::general_purpose::STANDARD.encode(key.expose_secret().as_bytes());
+        let body = json!({
+            "secret_type": "opaque",
+            "payload": payload,
+            "payload_content_type": "application/octet-stream",
+            "payload_content_encoding": "base64",
+        });
+        let response = self
+            .send("storing object", |ep| self.http.post(self.secrets_url(ep, "")).json(&body))
+            .await?;
+        if !response.status().is_success() {
+            let reason = http_reason(response).await;
+            tracing::error!(vim_id, "Error storing object: {reason}");
+            return Err(VimError::KeyManager(reason));
+        }
+        let secret: SecretRef = response.json().await.map_err(|e| {
+            VimError::KeyManager(format!("Barbican answered the store without a secret_ref: {e}"))
+        })?;
+        // Upstream `_retrieve_secret_uuid`: everything after the last '/'.
+        let secret_uuid = secret.secret_ref.rsplit('/').next().unwrap_or_default().to_owned();
+        tracing::info!(vim_id, secret_uuid, "stored the VIM key in Barbican");
+        Ok(KeyRef::Barbican { secret_uuid })
+    }
+
+    async fn load(&self, vim_id: &str, key_ref: &KeyRef) -> Result<SecretString, VimError> {
+        let uuid = uuid_of(key_ref)?;
+        let response = self
+            .send("retrieving object", |ep| {
+                self.http
+                    .get(self.secrets_url(ep, &format!("{uuid}/payload")))
+                    .header(ACCEPT, "application/octet-stream")
+            })
+            .await?;
+        let status = response.status();
+        if status == StatusCode::NOT_FOUND {
+            tracing::error!(vim_id, uuid, "Error retrieving object: not found");
+            // Upstream ManagedObjectNotFoundError.
+            return Err(VimError::KeyManager(format!("Key not found, uuid: {uuid}")));
+        }
+        if !status.is_success() {
+            let reason = http_reason(response).await;
+            tracing::error!(vim_id, "Error retrieving object: {reason}");
+            return Err(VimError::KeyManager(reason));
+        }
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| VimError::KeyManager(transport_reason(&e)))?;
+        let key = String::from_utf8(bytes.to_vec())
+            .map_err(|_| VimError::KeyManager(format!("the secret {uuid} is not a Fernet key")))?;
+        Ok(SecretString::from(key))
+    }
+
+    async fn delete(&self, vim_id: &str, key_ref: &KeyRef) -> Result<(), VimError> {
+        let uuid = uuid_of(key_ref)?;
+        let response = self
+            .send("deleting object", |ep| self.http.delete(self.secrets_url(ep, uuid)))
+            .await?;
+        let status = response.status();
+        if status == StatusCode::NOT_FOUND {
+            // Already gone: the delete's goal holds (upstream's callers ignore it too).
+            tracing::info!(vim_id, uuid, "the VIM key's Barbican secret was already deleted");
+            return Ok(());
+        }
+        if !status.is_success() {
+            let reason = http_reason(response).await;
+            tracing::error!(vim_id, "Error deleting object: {reason}");
+            return Err(VimError::KeyManager(reason));
+        }
+        tracing::info!(vim_id, uuid, "deleted the VIM key's Barbican secret");
+        Ok(())
+    }
+}
