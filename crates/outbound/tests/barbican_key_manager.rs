@@ -1,0 +1,439 @@
+//! `BarbicanKeyManager` against wiremock Barbican / authorization server / Keystone: the
+//! upstream cases of `tacker/tests/unit/keymgr/test_barbican_key_manager.py` (spec §8.6,
+//! items 44-47), the 401 → refresh → retry path, the Keystone (non-external) mode, and the
+//! redaction of tokens and keys in logs.
+
+mod common;
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use common::{named_section, section};
+use secrecy::{ExposeSecret, SecretString};
+use tacker_oauth2_client::SystemClock;
+use tacker_outbound::{BarbicanKeyManager, KeyManagerOptions, ServiceAuth, TokenSource};
+use tacker_vim::{KeyManager, KeyRef, VimError};
+use wiremock::matchers::{body_json, body_partial_json, header, method, path};
+use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+
+const KEY: &str = "Vo2bQ8v1v7N0b1j3S7m5Qyq1hM2pU7yG3cZ9rK4tX0E=";
+const UUID: &str = "d152fa13-2b41-42ca-a934-6c21566c0f40";
+
+async fn authz_issuing(tokens: &[&str]) -> MockServer {
+    let server = MockServer::start().await;
+    let tokens: Vec<String> = tokens.iter().map(|t| t.to_string()).collect();
+    let n = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    Mock::given(method("POST"))
+        .and(path("/token"))
+        .respond_with(move |_: &Request| {
+            let i = n.fetch_add(1, std::sync::atomic::Ordering::SeqCst).min(tokens.len() - 1);
+            ResponseTemplate::new(200)
+                .set_body_json(serde_json::json!({"access_token": tokens[i], "expires_in": 300}))
+        })
+        .mount(&server)
+        .await;
+    server
+}
+
+fn token_source(authz: &MockServer) -> TokenSource {
+    TokenSource::new(
+        &section(&[
+            ("use_ext_oauth2_auth", "True"),
+            ("token_endpoint", &format!("{}/token", authz.uri())),
+            ("scope", "openstack"),
+            ("client_id", "tacker_client"),
+            ("client_secret", "client-secret-value"),
+        ]),
+        Arc::new(SystemClock),
+    )
+    .unwrap()
+}
+
+fn manager(endpoint: Option<String>, auth: ServiceAuth) -> BarbicanKeyManager {
+    let options = KeyManagerOptions::from_section(&named_section(
+        "key_manager",
+        &[("barbican_endpoint", endpoint.as_deref().unwrap_or(""))],
+    ));
+    BarbicanKeyManager::new(options, auth).unwrap()
+}
+
+fn external(barbican: &MockServer, authz: &MockServer) -> BarbicanKeyManager {
+    // A trailing '/' on the endpoint is stripped, as upstream.
+    manager(Some(format!("{}/", barbican.uri())), ServiceAuth::ExtOAuth2(token_source(authz)))
+}
+
+fn barbican_ref(uuid: &str) -> KeyRef {
+    KeyRef::Barbican { secret_uuid: uuid.to_owned() }
+}
+
+fn key_manager_message(err: VimError) -> String {
+    assert_eq!(err.type_name(), "KeyManagerError");
+    assert_eq!(err.status(), 500);
+    err.to_string()
+}
+
+// §8.6 item 44.
+#[tokio::test]
+async fn test_delete() {
+    let authz = authz_issuing(&["tok-1"]).await;
+    let barbican = MockServer::start().await;
+    Mock::given(method("DELETE"))
+        .and(path(format!("/v1/secrets/{UUID}")))
+        .and(header("authorization", "Bearer tok-1"))
+        .respond_with(ResponseTemplate::new(204))
+        .expect(1)
+        .mount(&barbican)
+        .await;
+    external(&barbican, &authz).delete("vim-1", &barbican_ref(UUID)).await.unwrap();
+}
+
+#[tokio::test]
+async fn delete_of_a_secret_that_is_already_gone_succeeds() {
+    let authz = authz_issuing(&["tok-1"]).await;
+    let barbican = MockServer::start().await;
+    Mock::given(method("DELETE"))
+        .respond_with(ResponseTemplate::new(404).set_body_json(serde_json::json!({"code": 404, "title": "Not Found", "description": "Secret not found."})))
+        .expect(1)
+        .mount(&barbican)
+        .await;
+    external(&barbican, &authz).delete("vim-1", &barbican_ref(UUID)).await.unwrap();
+}
+
+// §8.6 item 45: exact JSON of spec §2.8, uuid after the last '/' of secret_ref.
+#[tokio::test]
+async fn test_store() {
+    let authz = authz_issuing(&["tok-1"]).await;
+    let barbican = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/secrets/"))
+        .and(header("authorization", "Bearer tok-1"))
+        .and(body_json(serde_json::json!({
+            "secret_type": "opaque",
+            "payload": "Vm8yYlE4djF2N04wYjFqM1M3bTVReXExaE0ycFU3eUczY1o5cks0dFgwRT0=",
+            "payload_content_type": "application/octet-stream",
+            "payload_content_encoding": "base64",
+        })))
+        .respond_with(ResponseTemplate::new(201).set_body_json(serde_json::json!({
+            "secret_ref": format!("http://barbican.example:9311/v1/secrets/{UUID}")
+        })))
+        .expect(1)
+        .mount(&barbican)
+        .await;
+    let key_ref = external(&barbican, &authz).store("vim-1", &SecretString::from(KEY)).await.unwrap();
+    assert_eq!(key_ref, barbican_ref(UUID));
+    assert_eq!(key_ref.key_type(), "barbican_key");
+}
+
+// §8.6 item 46: the secret ref is `<endpoint>/v1/secrets/<id>`; the payload is the key.
+#[tokio::test]
+async fn test_get() {
+    let authz = authz_issuing(&["tok-1"]).await;
+    let barbican = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(format!("/v1/secrets/{UUID}/payload")))
+        .and(header("authorization", "Bearer tok-1"))
+        .and(header("accept", "application/octet-stream"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(KEY.as_bytes().to_vec(), "application/octet-stream"))
+        .expect(1)
+        .mount(&barbican)
+        .await;
+    let key = external(&barbican, &authz).load("vim-1", &barbican_ref(UUID)).await.unwrap();
+    assert_eq!(key.expose_secret(), KEY);
+}
+
+#[tokio::test]
+async fn get_of_a_missing_secret_is_managed_object_not_found() {
+    let authz = authz_issuing(&["tok-1"]).await;
+    let barbican = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(404))
+        .mount(&barbican)
+        .await;
+    let err = external(&barbican, &authz).load("vim-1", &barbican_ref(UUID)).await.unwrap_err();
+    assert_eq!(key_manager_message(err), format!("Key manager error: Key not found, uuid: {UUID}"));
+}
+
+// §8.6 item 47.
+#[tokio::test]
+async fn test_empty_barbican_endpoint() {
+    let authz = authz_issuing(&["tok-1"]).await;
+    let km = manager(None, ServiceAuth::ExtOAuth2(token_source(&authz)));
+    let err = km.store("vim-1", &SecretString::from(KEY)).await.unwrap_err();
+    assert_eq!(
+        key_manager_message(err),
+        "Key manager error: The value is required for option barbican_endpoint in group [key_manager]"
+    );
+    assert!(authz.received_requests().await.unwrap().is_empty(), "no token fetched for nothing");
+}
+
+#[tokio::test]
+async fn token_endpoint_failure_is_a_key_manager_error() {
+    let authz = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(serde_json::json!({"error": "invalid_client"})))
+        .mount(&authz)
+        .await;
+    let barbican = MockServer::start().await;
+    let err = external(&barbican, &authz).store("vim-1", &SecretString::from(KEY)).await.unwrap_err();
+    // The [live] upstream answer of spec §5.2.
+    assert_eq!(
+        key_manager_message(err),
+        "Key manager error: An exception occurred during the processing of getting an access token"
+    );
+    assert!(barbican.received_requests().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn barbican_401_refreshes_the_token_once_and_retries() {
+    let authz = authz_issuing(&["revoked", "fresh"]).await;
+    let barbican = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(header("authorization", "Bearer revoked"))
+        .respond_with(ResponseTemplate::new(401))
+        .expect(1)
+        .mount(&barbican)
+        .await;
+    Mock::given(method("POST"))
+        .and(header("authorization", "Bearer fresh"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(serde_json::json!({
+            "secret_ref": format!("{}/v1/secrets/{UUID}", barbican.uri())
+        })))
+        .expect(1)
+        .mount(&barbican)
+        .await;
+    let km = external(&barbican, &authz);
+    assert_eq!(km.store("vim-1", &SecretString::from(KEY)).await.unwrap(), barbican_ref(UUID));
+    assert_eq!(authz.received_requests().await.unwrap().len(), 2, "one refresh");
+}
+
+#[tokio::test]
+async fn a_second_401_is_returned_not_retried_forever() {
+    let authz = authz_issuing(&["a", "b", "c"]).await;
+    let barbican = MockServer::start().await;
+    Mock::given(method("DELETE"))
+        .respond_with(ResponseTemplate::new(401).set_body_json(serde_json::json!({"title": "Unauthorized", "description": "token invalid"})))
+        .expect(2)
+        .mount(&barbican)
+        .await;
+    let err = external(&barbican, &authz).delete("vim-1", &barbican_ref(UUID)).await.unwrap_err();
+    assert_eq!(key_manager_message(err), "Key manager error: Unauthorized: token invalid");
+    assert_eq!(authz.received_requests().await.unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn barbican_server_error_is_a_key_manager_error() {
+    let authz = authz_issuing(&["tok"]).await;
+    let barbican = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(500).set_body_json(serde_json::json!({
+            "code": 500, "title": "Internal Server Error", "description": "Secret creation failure seen - please contact site administrator."
+        })))
+        .mount(&barbican)
+        .await;
+    let err = external(&barbican, &authz).store("vim-1", &SecretString::from(KEY)).await.unwrap_err();
+    assert_eq!(
+        key_manager_message(err),
+        "Key manager error: Internal Server Error: Secret creation failure seen - please contact site administrator."
+    );
+}
+
+#[tokio::test]
+async fn barbican_unreachable_is_a_key_manager_error() {
+    let authz = authz_issuing(&["tok"]).await;
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let km = manager(Some(format!("http://127.0.0.1:{port}")), ServiceAuth::ExtOAuth2(token_source(&authz)));
+    let err = km.delete("vim-1", &barbican_ref(UUID)).await.unwrap_err();
+    let message = key_manager_message(err);
+    assert!(message.starts_with("Key manager error: Unable to establish connection to http://127.0.0.1:"), "{message}");
+}
+
+#[tokio::test]
+async fn fifty_stores_cause_exactly_one_token_request() {
+    let authz = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"access_token": "one", "expires_in": 300})))
+        .expect(1)
+        .mount(&authz)
+        .await;
+    let barbican = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(header("authorization", "Bearer one"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(serde_json::json!({"secret_ref": format!("x/v1/secrets/{UUID}")})))
+        .expect(50)
+        .mount(&barbican)
+        .await;
+    let km = external(&barbican, &authz);
+    for i in 0..50 {
+        km.store(&format!("vim-{i}"), &SecretString::from(KEY)).await.unwrap();
+    }
+}
+
+// Non-external mode (§2.8): Keystone v3 password auth of the [keystone_authtoken] user, the
+// key-manager internal endpoint from the catalog, X-Auth-Token to Barbican.
+#[tokio::test]
+async fn keystone_mode_uses_the_service_user_and_the_catalog() {
+    let barbican = MockServer::start().await;
+    let keystone = MockServer::start().await;
+    let expires = (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339();
+    Mock::given(method("POST"))
+        .and(path("/identity/v3/auth/tokens"))
+        .and(body_partial_json(serde_json::json!({"auth": {
+            "identity": {"methods": ["password"], "password": {"user": {
+                "name": "tacker", "domain": {"name": "Default"}, "password": "service-password"}}},
+            "scope": {"project": {"name": "service", "domain": {"name": "Default"}}},
+        }})))
+        .respond_with(
+            ResponseTemplate::new(201)
+                .insert_header("X-Subject-Token", "keystone-token")
+                .set_body_json(serde_json::json!({"token": {
+                    "expires_at": expires,
+                    "catalog": [
+                        {"type": "identity", "name": "keystone", "endpoints": [{"interface": "internal", "url": keystone.uri(), "region_id": "RegionOne"}]},
+                        {"type": "key-manager", "name": "barbican", "endpoints": [
+                            {"interface": "public", "url": "http://public.example:9311", "region_id": "RegionOne"},
+                            {"interface": "internal", "url": barbican.uri(), "region_id": "RegionOne"},
+                        ]},
+                    ],
+                }})),
+        )
+        .expect(1)
+        .mount(&keystone)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/v1/secrets/"))
+        .and(header("x-auth-token", "keystone-token"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(serde_json::json!({"secret_ref": format!("{}/v1/secrets/{UUID}", barbican.uri())})))
+        .expect(3)
+        .mount(&barbican)
+        .await;
+    let keystone_authtoken = named_section(
+        "keystone_authtoken",
+        &[
+            ("auth_url", &format!("{}/identity", keystone.uri())),
+            ("username", "tacker"),
+            ("password", "service-password"),
+            ("project_name", "service"),
+            ("user_domain_name", "Default"),
+            ("project_domain_name", "Default"),
+        ],
+    );
+    let auth = ServiceAuth::from_config(
+        &section(&[("use_ext_oauth2_auth", "False")]),
+        &keystone_authtoken,
+        Arc::new(SystemClock),
+    )
+    .unwrap();
+    assert!(matches!(auth, ServiceAuth::Keystone(_)));
+    assert!(!format!("{auth:?}").contains("service-password"));
+    // No barbican_endpoint needed: the catalog has it.
+    let km = manager(None, auth);
+    for i in 0..3 {
+        assert_eq!(km.store(&format!("vim-{i}"), &SecretString::from(KEY)).await.unwrap(), barbican_ref(UUID));
+    }
+}
+
+#[tokio::test]
+async fn keystone_mode_wrong_password_is_a_key_manager_error() {
+    let keystone = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(401).set_body_json(serde_json::json!({"error": {
+            "code": 401, "title": "Unauthorized", "message": "The request you have made requires authentication."}})))
+        .mount(&keystone)
+        .await;
+    let keystone_authtoken = named_section(
+        "keystone_authtoken",
+        &[("auth_url", &format!("{}/v3", keystone.uri())), ("username", "tacker"), ("password", "bad"), ("project_name", "service")],
+    );
+    let auth = ServiceAuth::from_config(&section(&[]), &keystone_authtoken, Arc::new(SystemClock)).unwrap();
+    let err = manager(None, auth).delete("vim-1", &barbican_ref(UUID)).await.unwrap_err();
+    assert_eq!(
+        key_manager_message(err),
+        "Key manager error: The request you have made requires authentication. (HTTP 401)"
+    );
+}
+
+#[tokio::test]
+async fn keystone_mode_missing_option_names_file_section_and_option() {
+    let err = ServiceAuth::from_config(
+        &section(&[]),
+        &named_section("keystone_authtoken", &[("auth_url", "http://keystone/v3"), ("username", "tacker")]),
+        Arc::new(SystemClock),
+    )
+    .unwrap_err();
+    assert!(err.contains("[keystone_authtoken] password"), "{err}");
+}
+
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// TRACE logs of a full flow (token request, store with a 401 retry, load, delete, an AS
+/// error) contain no token, client secret, key or payload.
+#[tokio::test]
+async fn logs_never_contain_tokens_secrets_or_keys() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let authz = authz_issuing(&["first-access-token-value", "second-access-token-value"]).await;
+    let barbican = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(header("authorization", "Bearer first-access-token-value"))
+        .respond_with(ResponseTemplate::new(401))
+        .mount(&barbican)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(serde_json::json!({"secret_ref": format!("x/v1/secrets/{UUID}")})))
+        .mount(&barbican)
+        .await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(KEY.as_bytes().to_vec(), "application/octet-stream"))
+        .mount(&barbican)
+        .await;
+    Mock::given(method("DELETE"))
+        .respond_with(ResponseTemplate::new(204))
+        .mount(&barbican)
+        .await;
+    let km = external(&barbican, &authz);
+    let key_ref = km.store("vim-1", &SecretString::from(KEY)).await.unwrap();
+    assert_eq!(km.load("vim-1", &key_ref).await.unwrap().expose_secret(), KEY);
+    km.delete("vim-1", &key_ref).await.unwrap();
+
+    let failing = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("{\"access_token\": 5}"))
+        .mount(&failing)
+        .await;
+    let _ = external(&barbican, &failing).store("vim-2", &SecretString::from(KEY)).await;
+
+    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(logs.contains("stored the VIM key"), "the flow was logged: {logs}");
+    for secret in [
+        "first-access-token-value",
+        "second-access-token-value",
+        "client-secret-value",
+        KEY,
+        "Vm8yYlE4djF2N04wYjFqM1M3bTVReXExaE0ycFU3eUczY1o5cks0dFgwRT0",
+        // base64("tacker_client:client-secret-value"): the Basic credentials.
+        "dGFja2VyX2NsaWVudDpjbGllbnQtc2VjcmV0LXZhbHVl",
+    ] {
+        assert!(!logs.contains(secret), "{secret} leaked into the logs:\n{logs}");
+    }
+}
