@@ -128,7 +128,7 @@ pub(crate) async fn keystoneauth_http_error(resp: Response) -> String {
 
 /// The class-level `message` of keystoneauth1's HTTP exceptions.
 fn keystoneauth_default_message(status: StatusCode) -> &'static str {
-    match status.as_u16() {
+    let specific = match status.as_u16() {
         400 => "Bad Request",
         401 => "Unauthorized",
         402 => "Payment Required",
@@ -154,9 +154,16 @@ fn keystoneauth_default_message(status: StatusCode) -> &'static str {
         503 => "Service Unavailable",
         504 => "Gateway Timeout",
         505 => "HTTP Version Not Supported",
-        400..=499 => "HTTP Client Error",
-        500..=599 => "HTTP Server Error",
-        _ => "HTTP Error",
+        _ => "",
+    };
+    if !specific.is_empty() {
+        specific
+    } else if status.is_client_error() {
+        "HTTP Client Error"
+    } else if status.is_server_error() {
+        "HTTP Server Error"
+    } else {
+        "HTTP Error"
     }
 }
 
