@@ -28,7 +28,7 @@ pub struct UrlMap {
 impl UrlMap {
     pub fn new(mut entries: Vec<(String, HttpService)>) -> Self {
         // paste.urlmap sorts by prefix length, longest first (stable for equal lengths).
-        entries.sort_by(|a, b| b.0.len().cmp(&a.0.len()));
+        entries.sort_by_key(|(prefix, _)| std::cmp::Reverse(prefix.len()));
         Self { entries }
     }
 

@@ -136,8 +136,7 @@ async fn shipped_api_paste_ini_under_keystone_refuses_keystone_tokens() {
     let e = t
         .build("keystone", &etc("api-paste.ini"), "")
         .await
-        .err()
-        .expect("authtoken must refuse")
+        .expect_err("authtoken must refuse")
         .to_string();
     assert!(
         e.contains("[filter:authtoken] paste.filter_factory = \"keystonemiddleware.auth_token:filter_factory\""),
@@ -161,8 +160,7 @@ async fn guide_api_paste_ini_under_keystone_names_the_oauth2_filter() {
     let e = t
         .build("keystone", &etc("api-paste-external-oauth2.ini"), "")
         .await
-        .err()
-        .expect("not wired yet")
+        .expect_err("not wired yet")
         .to_string();
     assert!(e.contains("[filter:external_oauth2_token]"), "{e}");
     assert!(e.contains("not available in this build"), "{e}");
@@ -190,8 +188,7 @@ async fn unknown_filter_in_selected_pipeline_refuses_start_naming_it() {
     let e = t
         .build("noauth", &p, "")
         .await
-        .err()
-        .expect("must refuse")
+        .expect_err("must refuse")
         .to_string();
     assert!(
         e.contains("[filter:ratelimit] paste.filter_factory = \"some.module:RateLimit.factory\""),
@@ -207,8 +204,7 @@ async fn unknown_filter_in_selected_pipeline_refuses_start_naming_it() {
     let e = t
         .build("noauth", &p, "")
         .await
-        .err()
-        .expect("must refuse")
+        .expect_err("must refuse")
         .to_string();
     assert!(
         e.contains("[composite:vnffm_v1] noauth") && e.contains("[filter:ghost]"),
@@ -228,8 +224,7 @@ async fn unknown_app_in_selected_pipeline_refuses_start_naming_it() {
     let e = t
         .build("noauth", &p, "")
         .await
-        .err()
-        .expect("must refuse")
+        .expect_err("must refuse")
         .to_string();
     assert!(
         e.contains("[app:tackerapiapp_v1_0] paste.app_factory = \"tacker.api.v2.router:APIRouter.factory\""),
