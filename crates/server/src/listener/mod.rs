@@ -19,6 +19,7 @@
 //! ListenerConfig::plain(SocketAddr) -> ListenerConfig          // plain HTTP, defaults
 //! serve(cfg: ListenerConfig, app: Router, shutdown: impl Future<Output = ()> + Send + 'static)
 //!     -> Result<(), ListenerError>                               // bind + serve until shutdown
+//! DEFAULT_OPTIONS: &[&str]                                     // [DEFAULT] keys read here
 //! shutdown_signal() -> impl Future<Output = ()> + Send + 'static   // SIGTERM or SIGINT
 //! ```
 //! Change from the placeholder: `ListenerConfig` gained fields (`tls`,
@@ -51,6 +52,19 @@ pub use config::{ConfiguredPath, TlsFiles};
 pub use conn::ConnectionInfo;
 pub use forwarded::ForwardedClientCert;
 pub use tls::{LoadedCertificate, ReloadHandle};
+
+/// The `[DEFAULT]` options [`ListenerConfig::from_default_section`] reads (for the config
+/// loader's unknown-option warnings).
+pub const DEFAULT_OPTIONS: &[&str] = &[
+    "bind_host",
+    "bind_port",
+    "use_ssl",
+    "ssl_cert_file",
+    "ssl_key_file",
+    "ssl_ca_file",
+    "ssl_client_cert_header",
+    "ssl_client_cert_trusted_proxies",
+];
 
 /// How long in-flight requests may run after shutdown was asked for (Tacker/oslo.service's
 /// `graceful_shutdown_timeout` default is 60 s; 30 s keeps a stuck client from holding a
