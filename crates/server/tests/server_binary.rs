@@ -35,11 +35,18 @@ async fn sample_config_serves_root_and_vim_list() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let override_conf = dir.path().join("override.conf");
+    // Debug logging on, and a secret in a section the server only passes on: the secret
+    // must never reach the log.
     std::fs::write(
         &override_conf,
-        format!("[DEFAULT]\nbind_host = 127.0.0.1\nbind_port = {port}\n"),
+        format!(
+            "[DEFAULT]\nbind_host = 127.0.0.1\nbind_port = {port}\ndebug = True\n\
+             [ext_oauth2_auth]\nclient_id = tacker_service\nclient_secret = {SECRET}\n"
+        ),
     )
     .unwrap();
+    let log_path = dir.path().join("server.log");
+    let log = std::fs::File::create(&log_path).unwrap();
 
     // Run in the temporary directory: the sample's relative database and key directory land there.
     let child = Command::new(env!("CARGO_BIN_EXE_tacker-server"))
@@ -48,9 +55,9 @@ async fn sample_config_serves_root_and_vim_list() {
         .arg("--config-file")
         .arg(&override_conf)
         .current_dir(dir.path())
-        .env("RUST_LOG", "info")
+        .env_remove("RUST_LOG")
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(log)
         .spawn()
         .unwrap();
     let mut guard = ServerGuard(child);
@@ -98,7 +105,18 @@ async fn sample_config_serves_root_and_vim_list() {
         dir.path().join("tacker.db").exists(),
         "sqlite:///tacker.db is relative to the working directory"
     );
+
+    drop(guard);
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    assert!(log.contains("configuration loaded"), "{log}");
+    assert!(
+        log.contains(&rid),
+        "requests are logged with their id: {log}"
+    );
+    assert!(!log.contains(SECRET), "{log}");
 }
+
+const SECRET: &str = "sPocbjFjQCmrPPAXY9IUOVNJ9Cw3rDw5";
 
 #[test]
 fn bad_config_value_exits_with_a_message_naming_it() {
