@@ -2,7 +2,6 @@
 //! validate → policy → plugin (driver) → database, with every failure going through
 //! [`VimError`] and every body written as Python's `json.dumps` would.
 
-use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
 use axum::body::Bytes;
@@ -17,15 +16,12 @@ use tacker_auth::RequestContext;
 use tacker_common::{webob_not_found, PyJson};
 
 use crate::attributes::{parse_body, prepare_create, prepare_update};
-use crate::drivers::VimDriver;
+use crate::drivers::{DriverRegistry, VimDriver};
 use crate::model::{deep_update, Vim};
 use crate::policy::{allowed, scope, Action};
 use crate::store::{VimFilter, VimStore};
 use crate::view::vim_view;
 use crate::VimError;
-
-/// VIM type (`openstack`, `kubernetes`) → its driver.
-pub type DriverRegistry = HashMap<String, Arc<dyn VimDriver>>;
 
 /// What the VIM API needs: the store and the drivers.
 #[derive(Clone)]
@@ -152,7 +148,7 @@ async fn list(state: &VimState, ctx: &RequestContext, query: &str) -> Result<Res
     let vims = state.store.list(&scope(ctx), &filters).await?;
     let shown: Vec<Value> = vims
         .iter()
-        .filter(|v| allowed(ctx, Action::GetVim, &v.tenant_id))
+        .filter(|v| allowed(ctx, Action::Get, &v.tenant_id))
         .map(|v| Value::Object(vim_view(v, fields.as_deref())))
         .collect();
     Ok(PyJson(json!({ "vims": shown })).into_response())
@@ -183,7 +179,7 @@ async fn show(
     query: &str,
 ) -> Result<Response, VimError> {
     let fields = fields_of(&query_pairs(query));
-    let vim = fetch(state, ctx, id, Action::GetVim).await?;
+    let vim = fetch(state, ctx, id, Action::Get).await?;
     Ok(PyJson(json!({ "vim": vim_view(&vim, fields.as_deref()) })).into_response())
 }
 
@@ -207,9 +203,9 @@ async fn discard_new_key(driver: &dyn VimDriver, vim: &Vim) {
 
 async fn create(state: &VimState, ctx: &RequestContext, raw: &[u8]) -> Result<Response, VimError> {
     let req = prepare_create(ctx, parse_body(raw)?, raw)?;
-    if !allowed(ctx, Action::CreateVim, &req.tenant_id) {
+    if !allowed(ctx, Action::Create, &req.tenant_id) {
         return Err(VimError::PolicyNotAuthorized(
-            Action::CreateVim.rule().to_owned(),
+            Action::Create.rule().to_owned(),
         ));
     }
     // Deliberate fix: upstream's driver lookup raises KeyError (500) for an unknown type.
@@ -242,12 +238,10 @@ async fn create(state: &VimState, ctx: &RequestContext, raw: &[u8]) -> Result<Re
         auth_cred: req.auth_cred,
         password: None,
     };
-    // Upstream runs register and the insert in one try block and deletes the new key on any
-    // failure, so neither a key nor a row is left behind.
-    if let Err(e) = driver.register(&mut vim).await {
-        discard_new_key(driver.as_ref(), &vim).await;
-        return Err(e);
-    }
+    // A failed registration stores no key (the driver stores it last); a failure after it
+    // deletes the new key, so neither a key nor a row is left behind (upstream: one try
+    // block around register + insert with `delete_vim_auth` in the handler).
+    driver.register(&mut vim).await?;
     if let Err(e) = state.store.create(&vim).await {
         discard_new_key(driver.as_ref(), &vim).await;
         return Err(e);
@@ -316,7 +310,7 @@ async fn update(
     raw: &[u8],
 ) -> Result<Response, VimError> {
     let req = prepare_update(ctx, parse_body(raw)?, raw)?;
-    let stored = fetch(state, ctx, id, Action::UpdateVim).await?;
+    let stored = fetch(state, ctx, id, Action::Update).await?;
     if state.store.in_use(id, &scope(ctx)).await? {
         return Err(VimError::VimInUse(id.to_owned()));
     }
@@ -382,7 +376,7 @@ async fn delete(
             "Request body is not allowed for DELETE".to_owned(),
         ));
     }
-    let vim = fetch(state, ctx, id, Action::DeleteVim).await?;
+    let vim = fetch(state, ctx, id, Action::Delete).await?;
     if state.store.in_use(id, &scope(ctx)).await? {
         return Err(VimError::VimInUse(id.to_owned()));
     }

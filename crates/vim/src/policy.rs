@@ -10,20 +10,20 @@ use crate::store::Scope;
 /// The four policy actions of the VIM API.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Action {
-    CreateVim,
-    GetVim,
-    UpdateVim,
-    DeleteVim,
+    Create,
+    Get,
+    Update,
+    Delete,
 }
 
 impl Action {
     /// The oslo.policy rule name, as shown in `PolicyNotAuthorized`.
     pub fn rule(self) -> &'static str {
         match self {
-            Action::CreateVim => "create_vim",
-            Action::GetVim => "get_vim",
-            Action::UpdateVim => "update_vim",
-            Action::DeleteVim => "delete_vim",
+            Action::Create => "create_vim",
+            Action::Get => "get_vim",
+            Action::Update => "update_vim",
+            Action::Delete => "delete_vim",
         }
     }
 }
@@ -59,32 +59,24 @@ mod tests {
     fn member_of_the_vim_project_is_allowed() {
         assert!(allowed(
             &ctx("p1", &["Member"], false),
-            Action::UpdateVim,
+            Action::Update,
             "p1"
         ));
         assert!(!allowed(
             &ctx("p2", &["member"], false),
-            Action::UpdateVim,
+            Action::Update,
             "p1"
         ));
     }
 
     #[test]
     fn reader_only_is_refused() {
-        assert!(!allowed(
-            &ctx("p1", &["reader"], false),
-            Action::GetVim,
-            "p1"
-        ));
+        assert!(!allowed(&ctx("p1", &["reader"], false), Action::Get, "p1"));
     }
 
     #[test]
     fn admin_is_allowed_everywhere() {
-        assert!(allowed(
-            &ctx("p9", &["admin"], true),
-            Action::DeleteVim,
-            "p1"
-        ));
+        assert!(allowed(&ctx("p9", &["admin"], true), Action::Delete, "p1"));
         assert_eq!(scope(&ctx("p9", &["admin"], true)), Scope::All);
     }
 }
