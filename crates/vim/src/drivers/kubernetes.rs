@@ -137,6 +137,15 @@ impl KubernetesApi {
                 None => Tls::Insecure,
             })
         };
+        let oidc_https = cred
+            .get("oidc_token_url")
+            .and_then(Value::as_str)
+            .is_some_and(|u| u.starts_with("https"));
+        if ca.is_none() && oidc_https {
+            tracing::warn!(
+                "Kubernetes VIM has no ssl_ca_cert: the OIDC token endpoint's TLS certificate is not verified (as upstream)"
+            );
+        }
         if ca.is_none() && auth_url.starts_with("https") {
             tracing::warn!(
                 auth_url,

@@ -270,7 +270,7 @@ async fn find_regions(
     let resp = client
         .get(&regions_url)
         .header(reqwest::header::ACCEPT, "application/json")
-        .header("X-Auth-Token", token.expose_secret())
+        .header("X-Auth-Token", sensitive_header(&token)?)
         .send()
         .await
         .map_err(|e| VimError::Internal(http::keystoneauth_transport_error(&regions_url, &e)))?;
@@ -297,6 +297,16 @@ async fn find_regions(
         }
     };
     Ok(regions)
+}
+
+/// A token as a header value that `Debug` and traces never print.
+fn sensitive_header(token: &SecretString) -> Result<reqwest::header::HeaderValue, VimError> {
+    let mut value =
+        reqwest::header::HeaderValue::from_str(token.expose_secret()).map_err(|_| {
+            VimError::Internal("Keystone returned a token that is not a header value".to_owned())
+        })?;
+    value.set_sensitive(true);
+    Ok(value)
 }
 
 fn keystone_failure(status: reqwest::StatusCode, message: String) -> VimError {

@@ -174,6 +174,10 @@ impl KeyManager for FileKeyManager {
         .await?;
         match removed {
             Ok(()) => tracing::debug!(vim_id, "VIM key deleted"),
+            // Nothing to delete (a registration that failed before storing its key).
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                tracing::debug!(vim_id, "no VIM key file to delete")
+            }
             // Upstream only logs a failed removal ("VIM key deletion failed for vim %s").
             Err(e) => {
                 tracing::warn!(vim_id, path = %path.display(), error = %e, "VIM key deletion failed")
