@@ -94,7 +94,8 @@ async fn real_barbican_token_cache_revocation_and_outage() {
     authz.reset_stats().await.unwrap();
     let mut refs = Vec::new();
     for i in 0..50 {
-        refs.push(km.store(&format!("vim-{i}"), &fernet_key()).await.unwrap());
+        let stored = km.store(&format!("vim-{i}"), &fernet_key()).await;
+        refs.push(stored.unwrap_or_else(|e| panic!("store {i}: {e}\nbarbican:\n{}", barbican.log())));
     }
     assert_eq!(authz.stats().await.unwrap().token_requests, 1, "50 stores, one token");
 

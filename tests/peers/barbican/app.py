@@ -15,10 +15,20 @@ from paste import deploy
 
 from barbican.common import config
 
-# Barbican parsed an empty configuration at import; parse again with the test's file so that
-# the database, crypto plugin and the filter's [ext_oauth2_auth] group come from it.
-config.CONF(args=['--config-file', os.environ['BARBICAN_CONFIG_FILE']],
-            project='barbican', prog='barbican')
+_CONFIG_FILE = os.environ['BARBICAN_CONFIG_FILE']
+_parse_args = config.parse_args
+
+
+def _parse_test_config(conf, args=None, usage=None, default_config_files=None):
+    # Barbican's modules (the crypto and secret-store plugins included) each parse their own
+    # ConfigOpts from the default locations (/etc/barbican); point all of them at the file of
+    # this test instead.
+    _parse_args(conf, args=['--config-file', _CONFIG_FILE], usage=usage)
+
+
+config.parse_args = _parse_test_config
+# The main configuration was parsed (empty) at import: parse it again with the test's file.
+_parse_test_config(config.CONF)
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 application = deploy.loadapp('config:' + os.path.join(_HERE, 'api-paste.ini'))

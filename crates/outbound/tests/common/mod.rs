@@ -81,9 +81,10 @@ impl BarbicanServer {
             .to_section();
         let conf = format!(
             "[DEFAULT]\n\
-             sql_connection = sqlite:///{db}\n\
              db_auto_create = True\n\
              host_href = http://127.0.0.1:{port}\n\
+             [database]\n\
+             connection = sqlite:///{db}\n\
              [secretstore]\n\
              enabled_secretstore_plugins = store_crypto\n\
              [crypto]\n\
