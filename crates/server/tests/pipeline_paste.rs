@@ -396,6 +396,21 @@ async fn keystone_pipeline_without_token_filter_trusts_identity_headers() {
     assert_req_id(&r, "200");
     // The root stays unauthenticated.
     assert_eq!(get(&app, "/").await.status, StatusCode::OK);
+
+    // All seven keystone pipelines refuse a caller without identity, with a request id.
+    for path in [
+        "/v1.0/extensions",
+        "/vnfpkgm/v1/vnf_packages",
+        "/vnflcm/api_versions",
+        "/vnflcm/v1/api_versions",
+        "/vnflcm/v2/api_versions",
+        "/vnffm/v1/alarms",
+        "/vnfpm/v2/pm_jobs",
+    ] {
+        let r = get(&app, path).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{path}");
+        assert_req_id(&r, path);
+    }
 }
 
 #[tokio::test]
