@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 /// `secret_uuid`, `auth_url`, `project_*`), with secret values (`bearer_token`,
 /// `client_secret`, `ssl_ca_cert`) already Fernet-encrypted; the encrypted password lives in
 /// `password` (column `vimauths.password`), not in `auth_cred`.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct Vim {
     /// uuid4, lower-case hyphenated.
     pub id: String,
@@ -33,6 +33,31 @@ pub struct Vim {
     pub auth_cred: Map<String, Value>,
     /// Fernet token of the VIM password (`vimauths.password`), if any.
     pub password: Option<String>,
+}
+
+/// Debug output never shows credentials: `auth_cred` is masked as the API shows it and the
+/// password token is replaced (a VIM in flight to its driver holds plaintext secrets).
+impl std::fmt::Debug for Vim {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Vim")
+            .field("id", &self.id)
+            .field("vim_type", &self.vim_type)
+            .field("tenant_id", &self.tenant_id)
+            .field("name", &self.name)
+            .field("description", &self.description)
+            .field("placement_attr", &self.placement_attr)
+            .field("shared", &self.shared)
+            .field("is_default", &self.is_default)
+            .field("created_at", &self.created_at)
+            .field("updated_at", &self.updated_at)
+            .field("deleted_at", &self.deleted_at)
+            .field("extra", &self.extra)
+            .field("auth_url", &self.auth_url)
+            .field("vim_project", &self.vim_project)
+            .field("auth_cred", &crate::mask::mask_auth_cred(&self.auth_cred))
+            .field("password", &self.password.as_ref().map(|_| "***"))
+            .finish()
+    }
 }
 
 /// Python `str(datetime)` of a naive UTC value: `YYYY-MM-DD HH:MM:SS[.ffffff]`, the fraction
@@ -67,6 +92,37 @@ pub fn deep_update(orig: &mut Map<String, Value>, new: &Map<String, Value>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn debug_output_hides_credentials() {
+        let vim = Vim {
+            id: "i".into(),
+            vim_type: "kubernetes".into(),
+            tenant_id: "t".into(),
+            name: "n".into(),
+            description: String::new(),
+            placement_attr: None,
+            shared: false,
+            is_default: false,
+            created_at: NaiveDateTime::default(),
+            updated_at: None,
+            deleted_at: None,
+            extra: Map::new(),
+            auth_url: "http://k".into(),
+            vim_project: Map::new(),
+            auth_cred: serde_json::json!({"password": "plain-pw", "bearer_token": "plain-token",
+                "client_secret": "plain-secret", "username": "u"})
+            .as_object()
+            .unwrap()
+            .clone(),
+            password: Some("gAAAAA-token".into()),
+        };
+        let shown = format!("{vim:?}");
+        for secret in ["plain-pw", "plain-token", "plain-secret", "gAAAAA-token"] {
+            assert!(!shown.contains(secret), "{secret} leaked: {shown}");
+        }
+        assert!(shown.contains("\"u\""));
+    }
 
     #[test]
     fn deep_update_merges_nested_objects() {
