@@ -247,7 +247,9 @@ async fn schemathesis_run(oauth: bool) {
         .args(["--max-time", FUZZ_SECONDS])
         .args(["--max-examples", "40"])
         .args(["--seed", "20261129"])
-        .args(["--workers", "2"])
+        // One worker: schemathesis 4.32.5 raises an internal KeyError while generating
+        // examples concurrently for the VIM create body.
+        .args(["--workers", "1"])
         .args(["--request-timeout", "20"])
         .args(["--generation-database", "none"])
         .args(["--suppress-health-check", "all"])
