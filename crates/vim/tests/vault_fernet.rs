@@ -195,3 +195,48 @@ async fn live_python_tokens_decrypt_in_rust() {
         assert_eq!(got.expose_secret(), plain);
     }
 }
+
+const PY_TACKER_KEY_FILE: &str = r#"
+import json, sys
+from cryptography.fernet import Fernet
+req = json.load(sys.stdin)
+# Read our key file the way Tacker's vim_client does, and decrypt our token with it.
+with open(req["our_key_file"], "rb") as f:
+    ours = Fernet(f.read()).decrypt(req["our_token"].encode()).decode("utf-8")
+# Write a key file the way Tacker's OpenStack driver does, with a token made by it.
+key = Fernet.generate_key()
+with open(req["their_key_file"], "wb") as f:
+    f.write(key)
+json.dump({"ours": ours, "their_token": Fernet(key).encrypt(b"tacker-made").decode()}, sys.stdout)
+"#;
+
+/// Key files are interchangeable with Tacker's: Python reads a key file the Rust key manager
+/// wrote, and the Rust key manager reads one written the way Tacker writes it.
+#[tokio::test]
+async fn key_files_are_interchangeable_with_tacker() {
+    use tacker_vim::vault::{FileKeyManager, KeyManager, KeyRef};
+    let Some(python) = fernet_python() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let km = FileKeyManager::new(dir.path());
+    let ours = "0c2b0c5e-1111-4222-8333-444455556666";
+    let theirs = "9d8e7f60-aaaa-4bbb-8ccc-dddd11112222";
+    let key = fernet::generate_key();
+    km.store(ours, &key).await.unwrap();
+    let token = fernet::encrypt(&key, &SecretString::from("rust-made")).unwrap();
+    let out = run_python(
+        &python,
+        PY_TACKER_KEY_FILE,
+        &json!({
+            "our_key_file": dir.path().join(ours),
+            "our_token": token,
+            "their_key_file": dir.path().join(theirs),
+        }),
+    )
+    .await;
+    assert_eq!(out["ours"], json!("rust-made"));
+    let their_key = km.load(theirs, &KeyRef::FernetFile).await.unwrap();
+    let plain = fernet::decrypt(&their_key, out["their_token"].as_str().unwrap()).unwrap();
+    assert_eq!(plain.expose_secret(), "tacker-made");
+}
