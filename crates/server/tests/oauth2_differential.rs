@@ -282,3 +282,66 @@ async fn differential_thumbprint_without_client_certificate() {
     pair.parity_error("bound token, no client certificate", &bearer(&token))
         .await;
 }
+
+/// PARITY for claim-mapping configurations that only fail per request upstream (the mapping
+/// options are not checked at construction): a required claim missing or a non-object in the
+/// middle of a path -> 403; an empty path segment or an unset required mapping -> 500 with the
+/// configuration body.
+#[tokio::test]
+async fn differential_mapping_configurations() {
+    type Tweak = fn(tacker_test_support::ExtOAuth2Conf) -> tacker_test_support::ExtOAuth2Conf;
+    let cases: [(&str, Tweak, StatusCode); 4] = [
+        (
+            "required claim missing (mapping_user_id = user_id)",
+            |c| c.set("mapping_user_id", "user_id"),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            "string in the middle of the path (mapping_user_id = project.name.id)",
+            |c| c.set("mapping_user_id", "project.name.id"),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            "empty path segment (mapping_project_id = ..id)",
+            |c| c.set("mapping_project_id", "..id"),
+            StatusCode::INTERNAL_SERVER_ERROR,
+        ),
+        (
+            "mapping_roles unset",
+            |c| c.remove("mapping_roles"),
+            StatusCode::INTERNAL_SERVER_ERROR,
+        ),
+    ];
+    for (case, tweak, expected) in cases {
+        let stack = OAuth2Stack::start(
+            AuthMethod::ClientSecretBasic,
+            StackOptions {
+                binary: Some(env!("CARGO_BIN_EXE_tacker-server").into()),
+                ..StackOptions::default()
+            },
+            tweak,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{case}: stack: {e:#}"));
+        let kmw = stack
+            .start_reference()
+            .await
+            .expect("keystonemiddleware reference");
+        let pair = Pair {
+            stack: &stack,
+            kmw: &kmw,
+        };
+        let token = stack
+            .authz
+            .token_for(AuthMethod::ClientSecretBasic)
+            .await
+            .expect("token");
+        let (ours, theirs) = pair.both(&bearer(&token)).await;
+        assert_eq!(theirs.status, expected, "{case}: reference {}", theirs.body);
+        assert_eq!(ours.status, theirs.status, "{case}: ours {}", ours.body);
+        assert_eq!(ours.body, theirs.body, "{case}");
+        if expected == StatusCode::INTERNAL_SERVER_ERROR {
+            assert_eq!(ours.body, upstream::CONFIGURATION_ERROR_BODY, "{case}");
+        }
+    }
+}
