@@ -216,30 +216,41 @@ impl ClientAuthenticator {
     }
 
     /// Reload the private key on every SIGHUP, for the life of the current tokio runtime.
-    /// Returns `None` when nothing needs reloading or no runtime is running.
+    /// The handler is registered before this returns, so a SIGHUP right after start-up is
+    /// not lost. Returns `None` when nothing needs reloading, no runtime is running, or the
+    /// signal cannot be listened for (logged).
     pub fn spawn_reload_on_sighup(&self) -> Option<tokio::task::JoinHandle<()>> {
         if self.method != AuthMethod::PrivateKeyJwt {
             return None;
         }
         let handle = tokio::runtime::Handle::try_current().ok()?;
-        let this = self.clone();
-        Some(handle.spawn(async move {
-            #[cfg(unix)]
-            {
-                use tokio::signal::unix::{signal, SignalKind};
-                let Ok(mut hup) = signal(SignalKind::hangup()) else {
-                    tracing::warn!("cannot listen for SIGHUP; jwt_key_file will not be reloaded");
-                    return;
-                };
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            let _entered = handle.enter();
+            let mut hup = match signal(SignalKind::hangup()) {
+                Ok(hup) => hup,
+                Err(e) => {
+                    tracing::warn!(
+                        "cannot listen for SIGHUP, jwt_key_file will not be reloaded: {e}"
+                    );
+                    return None;
+                }
+            };
+            let this = self.clone();
+            Some(handle.spawn(async move {
                 while hup.recv().await.is_some() {
                     if let Err(e) = this.reload() {
                         tracing::error!("SIGHUP: keeping the previous client assertion key: {e}");
                     }
                 }
-            }
-            #[cfg(not(unix))]
-            drop(this);
-        }))
+            }))
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = handle;
+            None
+        }
     }
 
     /// Form body for `params` with this method's client authentication. Field order as
