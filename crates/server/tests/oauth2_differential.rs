@@ -28,6 +28,10 @@ async fn send(base: &str, headers: &[(&str, String)]) -> Answer {
         .timeout(REQUEST_BOUND)
         .build()
         .expect("client");
+    send_with(&client, base, headers).await
+}
+
+async fn send_with(client: &reqwest::Client, base: &str, headers: &[(&str, String)]) -> Answer {
     let mut req = client.get(format!("{base}/v1.0/vims"));
     for (k, v) in headers {
         req = req.header(*k, v);
@@ -342,6 +346,83 @@ async fn differential_mapping_configurations() {
         assert_eq!(ours.body, theirs.body, "{case}");
         if expected == StatusCode::INTERNAL_SERVER_ERROR {
             assert_eq!(ours.body, upstream::CONFIGURATION_ERROR_BODY, "{case}");
+        }
+    }
+}
+
+/// PARITY for certificate-bound tokens over mutual TLS (the guide's client_secret_basic and
+/// tls_client_auth samples: `thumbprint_verify = True`, Tacker requiring client
+/// certificates): the certificate the token is bound to -> 200; another trusted client's
+/// certificate, or a token that is not bound -> the same 401 from both.
+#[tokio::test]
+async fn differential_thumbprint_over_mutual_tls() {
+    for (method, bound_client) in [
+        (AuthMethod::TlsClientAuth, RealmClient::TLS),
+        (AuthMethod::ClientSecretBasic, RealmClient::BOUND_BASIC),
+    ] {
+        let stack = OAuth2Stack::start(
+            method,
+            StackOptions {
+                binary: Some(env!("CARGO_BIN_EXE_tacker-server").into()),
+                mtls: true,
+                ..StackOptions::default()
+            },
+            |c| c.set("thumbprint_verify", "True"),
+        )
+        .await
+        .expect("stack");
+        let kmw = stack
+            .start_reference()
+            .await
+            .expect("keystonemiddleware reference");
+        let bound = stack.authz.token(bound_client).await.expect("bound token");
+        let unbound = stack
+            .authz
+            .token(RealmClient::POST)
+            .await
+            .expect("unbound token");
+        let same = stack.pki.https_client(Some(&stack.pki.client));
+        let other = stack.pki.https_client(Some(&stack.pki.other_client));
+        for (case, client, token, expected) in [
+            (
+                "bound token, its certificate",
+                &same,
+                &bound,
+                StatusCode::OK,
+            ),
+            (
+                "bound token, another client's certificate",
+                &other,
+                &bound,
+                StatusCode::UNAUTHORIZED,
+            ),
+            (
+                "token without cnf",
+                &same,
+                &unbound,
+                StatusCode::UNAUTHORIZED,
+            ),
+        ] {
+            let ours = send_with(client, stack.tacker.base_url(), &bearer(token)).await;
+            let theirs = send_with(client, kmw.base_url(), &bearer(token)).await;
+            assert_eq!(
+                theirs.status,
+                expected,
+                "{method} {case}: reference {}\n{}",
+                theirs.body,
+                kmw.log()
+            );
+            assert_eq!(
+                ours.status,
+                expected,
+                "{method} {case}: ours {}\n{}",
+                ours.body,
+                stack.tacker.log()
+            );
+            if expected == StatusCode::UNAUTHORIZED {
+                assert_eq!(ours.body, theirs.body, "{method} {case}");
+                assert_eq!(ours.body, upstream::INVALID_TOKEN_BODY);
+            }
         }
     }
 }

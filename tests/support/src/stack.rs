@@ -126,6 +126,8 @@ pub struct OAuth2Stack {
     pub ext: ExtOAuth2Conf,
     /// The whole tacker.conf text (before the harness added ports and paths).
     pub conf: String,
+    /// Whether the API listens with mutual TLS (`StackOptions::mtls`).
+    pub mtls: bool,
 }
 
 /// Options of `OAuth2Stack::start`.
@@ -138,6 +140,10 @@ pub struct StackOptions {
     pub rust_log: Option<String>,
     /// Extra lines for `[DEFAULT]`.
     pub default_lines: String,
+    /// Serve the API over HTTPS with required client certificates (`use_ssl`, the test
+    /// server certificate, `ssl_ca_file` = the test CA), as the guide's mTLS samples; the
+    /// reference then serves HTTPS too and hands the peer certificate to its filter.
+    pub mtls: bool,
 }
 
 impl OAuth2Stack {
@@ -151,12 +157,24 @@ impl OAuth2Stack {
         let pki = TestPki::new()?;
         let authz = AuthzServer::start(&pki, AuthzOptions::default()).await?;
         let ext = tweak(authz.ext_oauth2_conf(method, &pki));
-        let conf = ext.to_conf(&format!("auth_strategy = keystone\n{}", opts.default_lines));
+        let mut default_lines = format!("auth_strategy = keystone\n{}", opts.default_lines);
+        let mut ready_client = None;
+        if opts.mtls {
+            default_lines.push_str(&format!(
+                "\nuse_ssl = True\nssl_cert_file = {}\nssl_key_file = {}\nssl_ca_file = {}\n",
+                pki.server.cert.display(),
+                pki.server.key.display(),
+                pki.ca.cert.display()
+            ));
+            ready_client = Some(pki.https_client(Some(&pki.client)));
+        }
+        let conf = ext.to_conf(&default_lines);
         let tacker = TackerServer::start_with(TackerOptions {
             conf: conf.clone(),
             paste_text: Some(GUIDE_API_PASTE.to_owned()),
             binary: opts.binary,
             rust_log: opts.rust_log,
+            ready_client,
             ..TackerOptions::default()
         })
         .await?;
@@ -167,6 +185,7 @@ impl OAuth2Stack {
             method,
             ext,
             conf,
+            mtls: opts.mtls,
         })
     }
 
@@ -177,7 +196,7 @@ impl OAuth2Stack {
             KmwOptions {
                 conf: self.conf.clone(),
                 paste: Some(GUIDE_API_PASTE.to_owned()),
-                tls: false,
+                tls: self.mtls,
                 debug: true,
             },
         )
