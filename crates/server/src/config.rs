@@ -364,7 +364,7 @@ impl ServerConfig {
     pub fn from_raw(raw: RawConfig) -> Result<(Self, Vec<String>), ConfigError> {
         let mut warnings = Vec::new();
 
-        let d = Reader::new(raw.section("DEFAULT"));
+        let d = Reader::new(substitute(&raw, "DEFAULT")?);
         let api_paste = d.string("api_paste_config", "api-paste.ini");
         let default = DefaultOptions {
             bind_host: d.host("bind_host", "0.0.0.0")?,
@@ -382,7 +382,7 @@ impl ServerConfig {
         };
         d.warn_unknown(DEFAULT_ACCEPTED, &mut warnings);
 
-        let db = Reader::new(raw.section("database"));
+        let db = Reader::new(substitute(&raw, "database")?);
         let connection = db.string("connection", "");
         if connection.is_empty() {
             return Err(ConfigError::Missing {
@@ -425,14 +425,14 @@ impl ServerConfig {
         );
         let database = DatabaseOptions { connection };
 
-        let vk = Reader::new(raw.section("vim_keys"));
+        let vk = Reader::new(substitute(&raw, "vim_keys")?);
         let vim_keys = VimKeysOptions {
             openstack: PathBuf::from(vk.string("openstack", "/etc/tacker/vim/fernet_keys")),
             use_barbican: vk.bool("use_barbican", false)?,
         };
         vk.warn_unknown(&["default_secret_key"], &mut warnings);
 
-        let k8s = Reader::new(raw.section("k8s_vim"));
+        let k8s = Reader::new(substitute(&raw, "k8s_vim")?);
         let k8s_vim = K8sVimOptions {
             use_barbican: k8s.bool("use_barbican", true)?,
         };
@@ -575,6 +575,82 @@ impl Reader {
             }
         }
     }
+}
+
+/// oslo.config value substitution over one section: `$name` / `${name}` (same section, then
+/// `[DEFAULT]`, then the few Tacker defaults a sample config refers to), `${group.name}`, and
+/// `$$` for a literal `$`.
+fn substitute(raw: &RawConfig, section_name: &str) -> Result<Section, ConfigError> {
+    let mut section = raw.section(section_name);
+    let default = raw.section("DEFAULT");
+    let lookup = |group: Option<&str>, name: &str| -> Option<String> {
+        let from = |s: &Section| s.get(name).map(|v| v.value.clone());
+        match group {
+            Some(g) => from(&raw.section(g)),
+            None => from(&raw.section(section_name))
+                .or_else(|| from(&default))
+                .or_else(|| (name == "state_path").then(|| "/var/lib/tacker".to_owned())),
+        }
+    };
+    let keys: Vec<String> = section.options.keys().cloned().collect();
+    for key in keys {
+        let value = section.options[&key].value.clone();
+        if !value.contains('$') {
+            continue;
+        }
+        let expanded = expand(&value, &lookup, 0).map_err(|reason| ConfigError::Value {
+            // A database URL may carry a password.
+            described: section.describe(&key, &redact_url(&value)),
+            reason,
+        })?;
+        section.options.get_mut(&key).expect("key exists").value = expanded;
+    }
+    Ok(section)
+}
+
+fn expand(
+    value: &str,
+    lookup: &dyn Fn(Option<&str>, &str) -> Option<String>,
+    depth: usize,
+) -> Result<String, String> {
+    if depth > 10 {
+        return Err("substitution is recursive".to_owned());
+    }
+    let mut out = String::with_capacity(value.len());
+    let mut rest = value;
+    while let Some(at) = rest.find('$') {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 1..];
+        if let Some(tail) = after.strip_prefix('$') {
+            out.push('$');
+            rest = tail;
+            continue;
+        }
+        let (name, tail) = if let Some(braced) = after.strip_prefix('{') {
+            let close = braced
+                .find('}')
+                .ok_or_else(|| "unterminated ${...} substitution".to_owned())?;
+            (&braced[..close], &braced[close + 1..])
+        } else {
+            let end = after
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(after.len());
+            (&after[..end], &after[end..])
+        };
+        if name.is_empty() {
+            return Err("'$' must be followed by an option name or '$'".to_owned());
+        }
+        let (group, opt) = match name.split_once('.') {
+            Some((g, o)) => (Some(g), o),
+            None => (None, name),
+        };
+        let found = lookup(group, opt)
+            .ok_or_else(|| format!("substitution refers to an undefined option {name:?}"))?;
+        out.push_str(&expand(&found, lookup, depth + 1)?);
+        rest = tail;
+    }
+    out.push_str(rest);
+    Ok(out)
 }
 
 fn find_paste_file(raw: &RawConfig, d: &Reader, name: &str) -> Result<PathBuf, ConfigError> {

@@ -257,3 +257,24 @@ fn syntax_errors_name_file_and_line() {
     let e = load(&[ConfigSource::File(f.clone())]).unwrap_err();
     assert!(e.starts_with(&format!("{}:2:", f.display())), "{e}");
 }
+
+#[test]
+fn oslo_substitution_in_values() {
+    let d = Dir::new();
+    let f = d.write(
+        "tacker.conf",
+        "[DEFAULT]\nstate_path = /srv/tacker\n[database]\nconnection = sqlite:///$state_path/tacker.db\n\
+         [vim_keys]\nopenstack = ${database.connection}-keys/$$x\n",
+    );
+    let (c, _) = load(&[ConfigSource::File(f)]).unwrap();
+    assert_eq!(c.database.connection, "sqlite:////srv/tacker/tacker.db");
+    assert_eq!(
+        c.vim_keys.openstack,
+        PathBuf::from("sqlite:////srv/tacker/tacker.db-keys/$x")
+    );
+
+    expect_bad(
+        "[vim_keys]\nopenstack = $nowhere/keys",
+        "[vim_keys] openstack = \"$nowhere/keys\": substitution refers to an undefined option",
+    );
+}
