@@ -7,6 +7,15 @@
 //!
 //! The peers are installed by the project's setup scripts (`scripts/setup/authz.sh`,
 //! `scripts/setup/kmw.sh`); a missing installation is reported with the script to run.
+//!
+//! Entry points:
+//! * [`TestPki::new`]: CA, server and client certificates, an untrusted same-subject CA, the
+//!   RSA key of `private_key_jwt`; PEM files in a temporary directory.
+//! * [`AuthzServer::start`]: the realm (`token`, `token_for`, `token_with_cert`, `introspect`,
+//!   `revoke`, `stats`/`reset_stats`, `stop`/`restart` on the same port, `ext_oauth2_conf`).
+//! * [`KmwReference::start`]: keystonemiddleware 13.0.1 in front of an echo app.
+//! * [`TackerServer::start`] / [`TackerServer::start_with`]: the binary under test.
+//! * [`OAuth2Stack::start`]: realm + server configured like the guide, `start_reference()`.
 
 mod authz;
 mod conf;

@@ -129,6 +129,8 @@ async fn restart_keeps_port_issuer_and_issued_tokens() {
     assert_eq!(info["active"], Value::Bool(true));
 }
 
+/// For the two JWT methods this also proves the realm's numeric-dates hook: keystonemiddleware
+/// sends `iat`/`exp` as strings, which oidc-provider alone would reject (peer-notes).
 #[tokio::test]
 async fn kmw_reference_answers_200_with_identity_for_every_method_and_401_without_token() {
     let (pki, authz) = realm().await;
