@@ -260,7 +260,11 @@ async fn introspection_that_never_answers_gives_503_after_http_connect_timeout()
 /// client secret or the client assertion.
 #[tokio::test]
 async fn trace_logs_contain_no_token_secret_or_client_assertion() {
-    for method in [AuthMethod::ClientSecretPost, AuthMethod::ClientSecretJwt] {
+    for method in [
+        AuthMethod::ClientSecretPost,
+        AuthMethod::ClientSecretJwt,
+        AuthMethod::PrivateKeyJwt,
+    ] {
         let stack = OAuth2Stack::start(
             method,
             StackOptions {
@@ -284,17 +288,26 @@ async fn trace_logs_contain_no_token_secret_or_client_assertion() {
             log.contains("TRACE") || log.contains("trace"),
             "{method}: not a TRACE log:\n{log}"
         );
-        let secret = stack.ext.get("client_secret").expect("client_secret");
         assert!(!log.contains(&token), "{method}: access token in the log");
         assert!(
             !log.contains(&revoked),
             "{method}: revoked token in the log"
         );
-        assert!(!log.contains(secret), "{method}: client secret in the log");
-        // A JWS compact serialization starts with base64url('{"') = "eyJ".
+        if let Some(secret) = stack.ext.get("client_secret") {
+            assert!(!log.contains(secret), "{method}: client secret in the log");
+        }
+        let key = std::fs::read_to_string(&stack.pki.jwt_key).expect("jwt key");
+        let key_line = key.lines().nth(1).expect("PEM body line");
         assert!(
-            !log.contains("eyJ"),
-            "{method}: a JWT (client assertion) in the log"
+            !log.contains("PRIVATE KEY") && !log.contains(key_line),
+            "{method}: private key in the log"
+        );
+        // A JWS compact serialization: base64url('{"...') = "eyJ...", then two dots.
+        let jws = regex::Regex::new(r"eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.").expect("regex");
+        let found: Vec<&str> = jws.find_iter(&log).map(|m| m.as_str()).collect();
+        assert!(
+            found.is_empty(),
+            "{method}: a JWT (client assertion) in the log: {found:?}"
         );
         assert!(
             !log.contains("client_assertion="),
