@@ -153,30 +153,59 @@ pub trait VimStore: Send + Sync {
 /// `sqlite:///relative.db`, `sqlite:////absolute.db` (file created if missing, WAL,
 /// busy timeout) and `sqlite://` (in-memory, one shared connection).
 pub async fn connect(url: &str) -> Result<Arc<dyn VimStore>, VimError> {
-    if let Some(rest) = url.strip_prefix("sqlite://") {
-        let store = if rest.is_empty() {
-            SqliteVimStore::in_memory().await?
-        } else {
-            let path = rest.strip_prefix('/').unwrap_or(rest);
-            // oslo.db: `sqlite:///x.db` is relative, `sqlite:////x.db` absolute.
-            let path = path.split('?').next().unwrap_or(path);
-            if path.is_empty() {
-                SqliteVimStore::in_memory().await?
-            } else {
-                SqliteVimStore::open(std::path::Path::new(path)).await?
-            }
-        };
-        return Ok(Arc::new(store));
+    match sqlite_target(url) {
+        Some(SqliteTarget::Memory) => Ok(Arc::new(SqliteVimStore::in_memory().await?)),
+        Some(SqliteTarget::File(path)) => Ok(Arc::new(SqliteVimStore::open(&path).await?)),
+        None => {
+            let scheme = url.split(':').next().unwrap_or("");
+            Err(VimError::Internal(format!(
+                "unsupported database connection scheme {scheme:?} (supported: sqlite)"
+            )))
+        }
     }
-    let scheme = url.split(':').next().unwrap_or("");
-    Err(VimError::Internal(format!(
-        "unsupported database connection scheme {scheme:?} (supported: sqlite)"
-    )))
+}
+
+/// Where an oslo.db SQLite URL points.
+#[derive(Debug, PartialEq, Eq)]
+enum SqliteTarget {
+    Memory,
+    File(std::path::PathBuf),
+}
+
+/// oslo.db / SQLAlchemy: `sqlite://` is in-memory, `sqlite:///x.db` the relative path
+/// `x.db`, `sqlite:////x.db` the absolute path `/x.db`; a query string is ignored.
+fn sqlite_target(url: &str) -> Option<SqliteTarget> {
+    let rest = url.strip_prefix("sqlite://")?;
+    let rest = rest.split('?').next().unwrap_or(rest);
+    let path = rest.strip_prefix('/').unwrap_or(rest);
+    if path.is_empty() || path == ":memory:" {
+        Some(SqliteTarget::Memory)
+    } else {
+        Some(SqliteTarget::File(path.into()))
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn oslo_db_sqlite_urls() {
+        assert_eq!(sqlite_target("sqlite://"), Some(SqliteTarget::Memory));
+        assert_eq!(
+            sqlite_target("sqlite:///:memory:"),
+            Some(SqliteTarget::Memory)
+        );
+        assert_eq!(
+            sqlite_target("sqlite:///tacker.db"),
+            Some(SqliteTarget::File("tacker.db".into()))
+        );
+        assert_eq!(
+            sqlite_target("sqlite:////var/lib/tacker/tacker.db?timeout=5"),
+            Some(SqliteTarget::File("/var/lib/tacker/tacker.db".into()))
+        );
+        assert_eq!(sqlite_target("mysql+pymysql://u@h/tacker"), None);
+    }
 
     #[test]
     fn non_uuid_id_filter_matches_nothing() {
