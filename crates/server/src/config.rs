@@ -145,10 +145,11 @@ impl RawConfig {
             match source {
                 ConfigSource::File(path) => raw.read_file(path)?,
                 ConfigSource::Dir(dir) => {
-                    let entries = std::fs::read_dir(dir).map_err(|source| ConfigError::Read {
-                        path: dir.display().to_string(),
-                        source,
-                    })?;
+                    let entries =
+                        std::fs::read_dir(dir).map_err(|source| ConfigError::ReadDir {
+                            path: dir.display().to_string(),
+                            source,
+                        })?;
                     let mut files: Vec<PathBuf> = entries
                         .filter_map(|e| e.ok().map(|e| e.path()))
                         .filter(|p| p.extension().is_some_and(|x| x == "conf") && p.is_file())
