@@ -105,6 +105,11 @@ pub enum ConfigError {
         path: String,
         source: std::io::Error,
     },
+    #[error("cannot read config directory {path} (--config-dir): {source}")]
+    ReadDir {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("{0}")]
     Syntax(#[from] IniError),
     /// `<file> [<section>] <option> = "<value>": <reason>`
