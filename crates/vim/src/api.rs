@@ -6,7 +6,7 @@ use std::sync::{Arc, OnceLock};
 
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{Method, StatusCode};
+use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use axum::Router;
@@ -53,13 +53,14 @@ pub fn api_router(state: VimState) -> Router {
         .route("/vims", any(collection))
         .route("/vims.json", any(collection))
         .route("/vims/{id}", any(member))
-        .fallback(|| async { webob_not_found("") })
+        .fallback(|headers: HeaderMap| async move { not_found(&headers) })
         .with_state(state)
 }
 
 async fn collection(
     State(state): State<VimState>,
     method: Method,
+    headers: HeaderMap,
     ctx: Option<axum::Extension<RequestContext>>,
     RawQuery(query): RawQuery,
     body: Bytes,
@@ -70,14 +71,33 @@ async fn collection(
     let result = match method {
         Method::GET => list(&state, &ctx, query.as_deref().unwrap_or("")).await,
         Method::POST => create(&state, &ctx, &body).await,
-        _ => return webob_not_found(""),
+        _ => return not_found(&headers),
     };
     result.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// WebOb's 404 for unrouted requests: the HTML page, or its JSON form when the client asks
+/// for JSON and not for HTML (`WSGIHTTPException.generate_response`, spec §2.1).
+fn not_found(headers: &HeaderMap) -> Response {
+    let accept = headers
+        .get(http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if accept.contains("application/json") && !accept.contains("html") && !accept.contains("*/*") {
+        let body = json!({
+            "message": "The resource could not be found.<br /><br />\n\n\n",
+            "code": "404 Not Found",
+            "title": "Not Found",
+        });
+        return (StatusCode::NOT_FOUND, PyJson(body)).into_response();
+    }
+    webob_not_found("")
 }
 
 async fn member(
     State(state): State<VimState>,
     method: Method,
+    headers: HeaderMap,
     ctx: Option<axum::Extension<RequestContext>>,
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
@@ -92,7 +112,7 @@ async fn member(
         Method::GET => show(&state, &ctx, &id, query.as_deref().unwrap_or("")).await,
         Method::PUT => update(&state, &ctx, &id, &body).await,
         Method::DELETE => delete(&state, &ctx, &id, &body).await,
-        _ => return webob_not_found(""),
+        _ => return not_found(&headers),
     };
     result.unwrap_or_else(IntoResponse::into_response)
 }

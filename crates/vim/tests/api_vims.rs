@@ -1447,6 +1447,26 @@ async fn unmatched_methods_and_paths_webob_404() {
 }
 
 #[tokio::test]
+async fn unmatched_path_json_404_when_json_is_asked_for() {
+    let app = TestApp::new().await;
+    let r = app
+        .request(
+            Some(&member("p1")),
+            Method::PATCH,
+            "/vims",
+            None,
+            &[("accept", "application/json")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert_eq!(r.headers["content-type"], "application/json");
+    assert_eq!(
+        r.body,
+        r#"{"message": "The resource could not be found.<br /><br />\n\n\n", "code": "404 Not Found", "title": "Not Found"}"#
+    );
+}
+
+#[tokio::test]
 async fn update_deep_merges_and_keeps_keys() {
     let app = TestApp::new().await;
     let mut vim = openstack_vim("v");
