@@ -153,6 +153,14 @@ async fn differential(method: AuthMethod) {
         &[("Authorization", "Bearer".into())],
     )
     .await;
+    pair.parity_error("X-Auth-Token only", &[("X-Auth-Token", token.clone())])
+        .await;
+    // The token is the rest of the value, untrimmed: " <token>" is not a token of the realm.
+    pair.parity_error(
+        "two spaces after Bearer",
+        &[("Authorization", format!("Bearer  {token}"))],
+    )
+    .await;
     pair.parity_error("unknown token", &bearer("not-a-token-the-realm-issued"))
         .await;
     let revoked = authz.token_for(method).await.expect("token");
