@@ -116,8 +116,8 @@ impl ExternalOAuth2Layer {
                 "memcached_servers is not yet supported, using the in-process cache"
             );
         }
-        let cache =
-            (options.token_cache_time != -1).then(|| TokenCache::new(limits, clock.clone()));
+        // -1 (or any negative TTL, which expires at once upstream) disables the cache.
+        let cache = (options.token_cache_time >= 0).then(|| TokenCache::new(limits, clock.clone()));
         let http = build_http_client(&options.client)?;
         let audience = options
             .client

@@ -198,7 +198,8 @@ pub(crate) fn expires_at(
         )?
         .and_then(Value::as_f64));
     }
-    Ok(root.get("exp").and_then(Value::as_f64))
+    // Falsy (0) means "no expiry", as upstream treats a falsy `mapping_expires_at` value.
+    Ok(root.get("exp").and_then(Value::as_f64).filter(|e| *e > 0.0))
 }
 
 /// Map an active introspection response to the request identity, in upstream's order:

@@ -1449,6 +1449,36 @@ mod logs {
     }
 
     #[tokio::test]
+    async fn unknown_paste_keys_are_warned_not_fatal() {
+        let capture = Capture::default();
+        let writer = capture.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::WARN)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+        let f = Fx::new("client_secret_basic", NESTED_MAPPING, &[]).await;
+        let paste = section(
+            "filter:external_oauth2_token",
+            &[
+                (
+                    "paste.filter_factory",
+                    "keystonemiddleware.external_oauth2_token:filter_factory",
+                ),
+                ("bogus_key", "1"),
+            ],
+        );
+        ExternalOAuth2Layer::from_sections(&f.conf, &paste).unwrap();
+        let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+        assert!(
+            logs.contains("The option \"bogus_key\" is not known to keystonemiddleware"),
+            "{logs}"
+        );
+        assert!(!logs.contains("paste.filter_factory"), "{logs}");
+    }
+
+    #[tokio::test]
     async fn trace_logs_contain_no_token_secret_or_assertion() {
         let capture = Capture::default();
         let writer = capture.clone();
