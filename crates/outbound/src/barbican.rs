@@ -64,10 +64,16 @@ impl ServiceAuth {
         clock: Arc<dyn Clock>,
     ) -> Result<Self, String> {
         if use_ext_oauth2_auth(ext_oauth2_auth).map_err(|e| e.to_string())? {
-            Ok(Self::ExtOAuth2(TokenSource::new(ext_oauth2_auth, clock).map_err(|e| e.to_string())?))
+            Ok(Self::ExtOAuth2(
+                TokenSource::new(ext_oauth2_auth, clock).map_err(|e| e.to_string())?,
+            ))
         } else {
             let options = KeystoneOptions::from_section(keystone_authtoken)?;
-            Ok(Self::Keystone(KeystoneClient::new(options, default_http_client()?, clock)))
+            Ok(Self::Keystone(KeystoneClient::new(
+                options,
+                default_http_client()?,
+                clock,
+            )))
         }
     }
 }
@@ -78,7 +84,11 @@ pub fn default_http_client() -> Result<reqwest::Client, String> {
         .use_rustls_tls()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(CALL_TIMEOUT)
-        .user_agent(concat!("tacker-rs/", env!("CARGO_PKG_VERSION"), " tacker-outbound"))
+        .user_agent(concat!(
+            "tacker-rs/",
+            env!("CARGO_PKG_VERSION"),
+            " tacker-outbound"
+        ))
         .build()
         .map_err(|e| format!("cannot build the HTTP client for Barbican: {e}"))
 }
@@ -120,7 +130,40 @@ impl BarbicanKeyManager {
         if matches!(auth, ServiceAuth::ExtOAuth2(_)) && options.barbican_endpoint.is_none() {
             tracing::warn!("[key_manager] barbican_endpoint is not set: every Barbican call will fail while [ext_oauth2_auth] use_ext_oauth2_auth is true");
         }
-        Ok(Self { options: Arc::new(options), auth, http: default_http_client()? })
+        Ok(Self {
+            options: Arc::new(options),
+            auth,
+            http: default_http_client()?,
+        })
+    }
+
+    /// Everything from tacker.conf, for the server's start-up:
+    /// * `use_ext_oauth2_auth = True`: the token source of `[ext_oauth2_auth]`; a missing or
+    ///   wrong option is an error (refuse start-up);
+    /// * otherwise the `[keystone_authtoken]` service user; when its options are incomplete
+    ///   `Ok(None)` (logged): the drivers then answer each Barbican-bound registration with a
+    ///   `KeyManagerError`, and servers that never use Barbican still start.
+    pub fn from_config(
+        key_manager: &Section,
+        ext_oauth2_auth: &Section,
+        keystone_authtoken: &Section,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Option<Self>, String> {
+        let options = KeyManagerOptions::from_section(key_manager);
+        if use_ext_oauth2_auth(ext_oauth2_auth).map_err(|e| e.to_string())? {
+            let source = TokenSource::new(ext_oauth2_auth, clock).map_err(|e| e.to_string())?;
+            return Self::new(options, ServiceAuth::ExtOAuth2(source)).map(Some);
+        }
+        match KeystoneOptions::from_section(keystone_authtoken) {
+            Ok(keystone) => {
+                let client = KeystoneClient::new(keystone, default_http_client()?, clock);
+                Self::new(options, ServiceAuth::Keystone(client)).map(Some)
+            }
+            Err(why) => {
+                tracing::warn!("Barbican key manager disabled: {why}");
+                Ok(None)
+            }
+        }
     }
 
     /// Use `http` for Barbican calls (tests, custom TLS trust).
@@ -145,10 +188,14 @@ impl BarbicanKeyManager {
             ServiceAuth::ExtOAuth2(source) => {
                 let endpoint = self.options.barbican_endpoint.clone().ok_or_else(|| {
                     VimError::KeyManager(
-                        "The value is required for option barbican_endpoint in group [key_manager]".into(),
+                        "The value is required for option barbican_endpoint in group [key_manager]"
+                            .into(),
                     )
                 })?;
-                let token = source.token().await.map_err(|e| VimError::KeyManager(e.to_string()))?;
+                let token = source
+                    .token()
+                    .await
+                    .map_err(|e| VimError::KeyManager(e.to_string()))?;
                 Ok((Credential::Bearer(token), endpoint))
             }
             ServiceAuth::Keystone(keystone) => {
@@ -185,11 +232,16 @@ impl BarbicanKeyManager {
             request = match &credential {
                 Credential::Bearer(t) => match t.bearer() {
                     Some(v) => request.header(AUTHORIZATION, v),
-                    None => return Err(VimError::KeyManager("the access token cannot be sent in a header".into())),
+                    None => {
+                        return Err(VimError::KeyManager(
+                            "the access token cannot be sent in a header".into(),
+                        ))
+                    }
                 },
                 Credential::Keystone(t) => {
-                    let mut v = HeaderValue::from_str(t.expose())
-                        .map_err(|_| VimError::KeyManager("the Keystone token cannot be sent in a header".into()))?;
+                    let mut v = HeaderValue::from_str(t.expose()).map_err(|_| {
+                        VimError::KeyManager("the Keystone token cannot be sent in a header".into())
+                    })?;
                     v.set_sensitive(true);
                     request.header("X-Auth-Token", v)
                 }
@@ -199,7 +251,9 @@ impl BarbicanKeyManager {
                 VimError::KeyManager(transport_reason(&e))
             })?;
             if response.status() == StatusCode::UNAUTHORIZED && !retried {
-                tracing::info!("Barbican answered 401 while {what}: fetching a new token and retrying once");
+                tracing::info!(
+                    "Barbican answered 401 while {what}: fetching a new token and retrying once"
+                );
                 self.invalidate(&credential);
                 retried = true;
                 continue;
@@ -227,8 +281,14 @@ async fn http_reason(response: reqwest::Response) -> String {
     let status = response.status();
     let text = response.text().await.unwrap_or_default();
     let parsed = serde_json::from_str::<serde_json::Value>(&text).ok();
-    let title = parsed.as_ref().and_then(|v| v["title"].as_str()).map(str::to_owned);
-    let description = parsed.as_ref().and_then(|v| v["description"].as_str()).map(str::to_owned);
+    let title = parsed
+        .as_ref()
+        .and_then(|v| v["title"].as_str())
+        .map(str::to_owned);
+    let description = parsed
+        .as_ref()
+        .and_then(|v| v["description"].as_str())
+        .map(str::to_owned);
     match (title, description) {
         (Some(t), Some(d)) if !d.is_empty() => format!("{t}: {d}"),
         (Some(t), _) => t,
@@ -255,7 +315,8 @@ fn uuid_of(key_ref: &KeyRef) -> Result<&str, VimError> {
 impl KeyManager for BarbicanKeyManager {
     async fn store(&self, vim_id: &str, key: &SecretString) -> Result<KeyRef, VimError> {
         // barbicanclient's opaque secret: the key's bytes, standard base64.
-        let payload = base64::engine::general_purpose::STANDARD.encode(key.expose_secret().as_bytes());
+        let payload =
+            base64::engine::general_purpose::STANDARD.encode(key.expose_secret().as_bytes());
         let body = json!({
             "secret_type": "opaque",
             "payload": payload,
@@ -263,7 +324,9 @@ impl KeyManager for BarbicanKeyManager {
             "payload_content_encoding": "base64",
         });
         let response = self
-            .send("storing object", |ep| self.http.post(self.secrets_url(ep, "")).json(&body))
+            .send("storing object", |ep| {
+                self.http.post(self.secrets_url(ep, "")).json(&body)
+            })
             .await?;
         if !response.status().is_success() {
             let reason = http_reason(response).await;
@@ -271,10 +334,17 @@ impl KeyManager for BarbicanKeyManager {
             return Err(VimError::KeyManager(reason));
         }
         let secret: SecretRef = response.json().await.map_err(|e| {
-            VimError::KeyManager(format!("Barbican answered the store without a secret_ref: {e}"))
+            VimError::KeyManager(format!(
+                "Barbican answered the store without a secret_ref: {e}"
+            ))
         })?;
         // Upstream `_retrieve_secret_uuid`: everything after the last '/'.
-        let secret_uuid = secret.secret_ref.rsplit('/').next().unwrap_or_default().to_owned();
+        let secret_uuid = secret
+            .secret_ref
+            .rsplit('/')
+            .next()
+            .unwrap_or_default()
+            .to_owned();
         tracing::info!(vim_id, secret_uuid, "stored the VIM key in Barbican");
         Ok(KeyRef::Barbican { secret_uuid })
     }
@@ -311,12 +381,18 @@ impl KeyManager for BarbicanKeyManager {
     async fn delete(&self, vim_id: &str, key_ref: &KeyRef) -> Result<(), VimError> {
         let uuid = uuid_of(key_ref)?;
         let response = self
-            .send("deleting object", |ep| self.http.delete(self.secrets_url(ep, uuid)))
+            .send("deleting object", |ep| {
+                self.http.delete(self.secrets_url(ep, uuid))
+            })
             .await?;
         let status = response.status();
         if status == StatusCode::NOT_FOUND {
             // Already gone: the delete's goal holds (upstream's callers ignore it too).
-            tracing::info!(vim_id, uuid, "the VIM key's Barbican secret was already deleted");
+            tracing::info!(
+                vim_id,
+                uuid,
+                "the VIM key's Barbican secret was already deleted"
+            );
             return Ok(());
         }
         if !status.is_success() {

@@ -72,7 +72,8 @@ impl KeystoneOptions {
             username: required("username")?,
             password: SecretString::from(required("password")?),
             project_name: required("project_name")?,
-            user_domain_name: read_str(section, "user_domain_name").unwrap_or_else(|| "Default".into()),
+            user_domain_name: read_str(section, "user_domain_name")
+                .unwrap_or_else(|| "Default".into()),
             project_domain_name: read_str(section, "project_domain_name")
                 .unwrap_or_else(|| "Default".into()),
             region_name: read_str(section, "region_name"),
@@ -117,7 +118,9 @@ pub struct KeystoneClient {
 
 impl fmt::Debug for KeystoneClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("KeystoneClient").field("options", &self.options).finish_non_exhaustive()
+        f.debug_struct("KeystoneClient")
+            .field("options", &self.options)
+            .finish_non_exhaustive()
     }
 }
 
@@ -175,14 +178,20 @@ impl KeystoneClient {
         let refresh_at = expires_at
             .map(|e| e - MARGIN.as_secs_f64())
             .unwrap_or_else(|| self.clock.now_unix() + 300.0);
-        *self.lock() = Some(Cached { session: session.clone(), refresh_at });
+        *self.lock() = Some(Cached {
+            session: session.clone(),
+            refresh_at,
+        });
         Ok(session)
     }
 
     /// Forget `stale` after Barbican answered 401 to it.
     pub fn invalidate(&self, stale: &AccessToken) -> bool {
         let mut cached = self.lock();
-        if cached.as_ref().is_some_and(|c| c.session.token.expose() == stale.expose()) {
+        if cached
+            .as_ref()
+            .is_some_and(|c| c.session.token.expose() == stale.expose())
+        {
             *cached = None;
             return true;
         }
@@ -195,7 +204,10 @@ impl KeystoneClient {
 
     fn fresh(&self) -> Option<KeystoneSession> {
         let now = self.clock.now_unix();
-        self.lock().as_ref().filter(|c| now < c.refresh_at).map(|c| c.session.clone())
+        self.lock()
+            .as_ref()
+            .filter(|c| now < c.refresh_at)
+            .map(|c| c.session.clone())
     }
 
     async fn authenticate(&self) -> Result<(KeystoneSession, Option<f64>), String> {
@@ -230,7 +242,10 @@ impl KeystoneClient {
             .get("x-subject-token")
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
-        let text = response.text().await.map_err(|e| format!("Keystone: {e}"))?;
+        let text = response
+            .text()
+            .await
+            .map_err(|e| format!("Keystone: {e}"))?;
         if !status.is_success() {
             return Err(keystone_error(status, &text));
         }
@@ -244,7 +259,13 @@ impl KeystoneClient {
             .as_deref()
             .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
             .map(|t| t.timestamp_millis() as f64 / 1000.0);
-        Ok((KeystoneSession { token: AccessToken::new(token), endpoint }, expires_at))
+        Ok((
+            KeystoneSession {
+                token: AccessToken::new(token),
+                endpoint,
+            },
+            expires_at,
+        ))
     }
 
     fn barbican_endpoint(&self, catalog: &[CatalogEntry]) -> Result<String, String> {

@@ -92,7 +92,11 @@ impl TokenSourceOptions {
         let client = ClientOptions::from_section(section).map_err(config)?;
         required("client_id")?;
         let scope = required("scope")?;
-        Ok(Self { token_endpoint, scope, client })
+        Ok(Self {
+            token_endpoint,
+            scope,
+            client,
+        })
     }
 }
 
@@ -160,7 +164,10 @@ impl TokenSource {
         Self::from_options(&TokenSourceOptions::from_section(section)?, clock)
     }
 
-    pub fn from_options(options: &TokenSourceOptions, clock: Arc<dyn Clock>) -> Result<Self, TokenError> {
+    pub fn from_options(
+        options: &TokenSourceOptions,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, TokenError> {
         let client = OAuth2Client::new(&options.client, clock.clone()).map_err(config)?;
         Ok(Self {
             inner: Arc::new(Inner {
@@ -193,7 +200,10 @@ impl TokenSource {
         let now = self.inner.clock.now_unix();
         let margin = (lifetime / 10).min(MAX_MARGIN);
         let refresh_at = now + lifetime.saturating_sub(margin).as_secs_f64();
-        *self.lock() = Some(Cached { token: token.clone(), refresh_at });
+        *self.lock() = Some(Cached {
+            token: token.clone(),
+            refresh_at,
+        });
         Ok(token)
     }
 
@@ -226,7 +236,10 @@ impl TokenSource {
         // Field order after the client authentication as upstream: scope, grant_type. For
         // client_secret_jwt the assertion alone authenticates (no client_secret next to it:
         // strict servers reject two mechanisms; a deliberate fix).
-        let params = [("scope", inner.scope.as_str()), ("grant_type", "client_credentials")];
+        let params = [
+            ("scope", inner.scope.as_str()),
+            ("grant_type", "client_credentials"),
+        ];
         let response = inner
             .client
             .post_form(&inner.token_endpoint, &params)
@@ -271,7 +284,9 @@ impl TokenSource {
             }
             _ => {
                 // The body of a 200 may be a token; never log it.
-                tracing::error!("Unable to get an access token: the token response is not a JSON object");
+                tracing::error!(
+                    "Unable to get an access token: the token response is not a JSON object"
+                );
                 return Err(TokenError::Other);
             }
         };
@@ -282,7 +297,10 @@ impl TokenSource {
         let lifetime = parsed
             .expires_in
             .as_ref()
-            .and_then(|v| v.as_f64().or_else(|| v.as_str().and_then(|s| s.parse().ok())))
+            .and_then(|v| {
+                v.as_f64()
+                    .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+            })
             .filter(|s| s.is_finite() && *s > 0.0)
             .map(Duration::from_secs_f64)
             .unwrap_or(DEFAULT_LIFETIME);

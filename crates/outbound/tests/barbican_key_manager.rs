@@ -26,7 +26,9 @@ async fn authz_issuing(tokens: &[&str]) -> MockServer {
     Mock::given(method("POST"))
         .and(path("/token"))
         .respond_with(move |_: &Request| {
-            let i = n.fetch_add(1, std::sync::atomic::Ordering::SeqCst).min(tokens.len() - 1);
+            let i = n
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+                .min(tokens.len() - 1);
             ResponseTemplate::new(200)
                 .set_body_json(serde_json::json!({"access_token": tokens[i], "expires_in": 300}))
         })
@@ -59,11 +61,16 @@ fn manager(endpoint: Option<String>, auth: ServiceAuth) -> BarbicanKeyManager {
 
 fn external(barbican: &MockServer, authz: &MockServer) -> BarbicanKeyManager {
     // A trailing '/' on the endpoint is stripped, as upstream.
-    manager(Some(format!("{}/", barbican.uri())), ServiceAuth::ExtOAuth2(token_source(authz)))
+    manager(
+        Some(format!("{}/", barbican.uri())),
+        ServiceAuth::ExtOAuth2(token_source(authz)),
+    )
 }
 
 fn barbican_ref(uuid: &str) -> KeyRef {
-    KeyRef::Barbican { secret_uuid: uuid.to_owned() }
+    KeyRef::Barbican {
+        secret_uuid: uuid.to_owned(),
+    }
 }
 
 fn key_manager_message(err: VimError) -> String {
@@ -84,7 +91,10 @@ async fn test_delete() {
         .expect(1)
         .mount(&barbican)
         .await;
-    external(&barbican, &authz).delete("vim-1", &barbican_ref(UUID)).await.unwrap();
+    external(&barbican, &authz)
+        .delete("vim-1", &barbican_ref(UUID))
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -96,7 +106,10 @@ async fn delete_of_a_secret_that_is_already_gone_succeeds() {
         .expect(1)
         .mount(&barbican)
         .await;
-    external(&barbican, &authz).delete("vim-1", &barbican_ref(UUID)).await.unwrap();
+    external(&barbican, &authz)
+        .delete("vim-1", &barbican_ref(UUID))
+        .await
+        .unwrap();
 }
 
 // §8.6 item 45: exact JSON of spec §2.8, uuid after the last '/' of secret_ref.
@@ -119,7 +132,10 @@ async fn test_store() {
         .expect(1)
         .mount(&barbican)
         .await;
-    let key_ref = external(&barbican, &authz).store("vim-1", &SecretString::from(KEY)).await.unwrap();
+    let key_ref = external(&barbican, &authz)
+        .store("vim-1", &SecretString::from(KEY))
+        .await
+        .unwrap();
     assert_eq!(key_ref, barbican_ref(UUID));
     assert_eq!(key_ref.key_type(), "barbican_key");
 }
@@ -133,11 +149,17 @@ async fn test_get() {
         .and(path(format!("/v1/secrets/{UUID}/payload")))
         .and(header("authorization", "Bearer tok-1"))
         .and(header("accept", "application/octet-stream"))
-        .respond_with(ResponseTemplate::new(200).set_body_raw(KEY.as_bytes().to_vec(), "application/octet-stream"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_raw(KEY.as_bytes().to_vec(), "application/octet-stream"),
+        )
         .expect(1)
         .mount(&barbican)
         .await;
-    let key = external(&barbican, &authz).load("vim-1", &barbican_ref(UUID)).await.unwrap();
+    let key = external(&barbican, &authz)
+        .load("vim-1", &barbican_ref(UUID))
+        .await
+        .unwrap();
     assert_eq!(key.expose_secret(), KEY);
 }
 
@@ -149,8 +171,14 @@ async fn get_of_a_missing_secret_is_managed_object_not_found() {
         .respond_with(ResponseTemplate::new(404))
         .mount(&barbican)
         .await;
-    let err = external(&barbican, &authz).load("vim-1", &barbican_ref(UUID)).await.unwrap_err();
-    assert_eq!(key_manager_message(err), format!("Key manager error: Key not found, uuid: {UUID}"));
+    let err = external(&barbican, &authz)
+        .load("vim-1", &barbican_ref(UUID))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        key_manager_message(err),
+        format!("Key manager error: Key not found, uuid: {UUID}")
+    );
 }
 
 // §8.6 item 47.
@@ -158,23 +186,35 @@ async fn get_of_a_missing_secret_is_managed_object_not_found() {
 async fn test_empty_barbican_endpoint() {
     let authz = authz_issuing(&["tok-1"]).await;
     let km = manager(None, ServiceAuth::ExtOAuth2(token_source(&authz)));
-    let err = km.store("vim-1", &SecretString::from(KEY)).await.unwrap_err();
+    let err = km
+        .store("vim-1", &SecretString::from(KEY))
+        .await
+        .unwrap_err();
     assert_eq!(
         key_manager_message(err),
         "Key manager error: The value is required for option barbican_endpoint in group [key_manager]"
     );
-    assert!(authz.received_requests().await.unwrap().is_empty(), "no token fetched for nothing");
+    assert!(
+        authz.received_requests().await.unwrap().is_empty(),
+        "no token fetched for nothing"
+    );
 }
 
 #[tokio::test]
 async fn token_endpoint_failure_is_a_key_manager_error() {
     let authz = MockServer::start().await;
     Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(400).set_body_json(serde_json::json!({"error": "invalid_client"})))
+        .respond_with(
+            ResponseTemplate::new(400)
+                .set_body_json(serde_json::json!({"error": "invalid_client"})),
+        )
         .mount(&authz)
         .await;
     let barbican = MockServer::start().await;
-    let err = external(&barbican, &authz).store("vim-1", &SecretString::from(KEY)).await.unwrap_err();
+    let err = external(&barbican, &authz)
+        .store("vim-1", &SecretString::from(KEY))
+        .await
+        .unwrap_err();
     // The [live] upstream answer of spec §5.2.
     assert_eq!(
         key_manager_message(err),
@@ -202,8 +242,15 @@ async fn barbican_401_refreshes_the_token_once_and_retries() {
         .mount(&barbican)
         .await;
     let km = external(&barbican, &authz);
-    assert_eq!(km.store("vim-1", &SecretString::from(KEY)).await.unwrap(), barbican_ref(UUID));
-    assert_eq!(authz.received_requests().await.unwrap().len(), 2, "one refresh");
+    assert_eq!(
+        km.store("vim-1", &SecretString::from(KEY)).await.unwrap(),
+        barbican_ref(UUID)
+    );
+    assert_eq!(
+        authz.received_requests().await.unwrap().len(),
+        2,
+        "one refresh"
+    );
 }
 
 #[tokio::test]
@@ -211,12 +258,20 @@ async fn a_second_401_is_returned_not_retried_forever() {
     let authz = authz_issuing(&["a", "b", "c"]).await;
     let barbican = MockServer::start().await;
     Mock::given(method("DELETE"))
-        .respond_with(ResponseTemplate::new(401).set_body_json(serde_json::json!({"title": "Unauthorized", "description": "token invalid"})))
+        .respond_with(ResponseTemplate::new(401).set_body_json(
+            serde_json::json!({"title": "Unauthorized", "description": "token invalid"}),
+        ))
         .expect(2)
         .mount(&barbican)
         .await;
-    let err = external(&barbican, &authz).delete("vim-1", &barbican_ref(UUID)).await.unwrap_err();
-    assert_eq!(key_manager_message(err), "Key manager error: Unauthorized: token invalid");
+    let err = external(&barbican, &authz)
+        .delete("vim-1", &barbican_ref(UUID))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        key_manager_message(err),
+        "Key manager error: Unauthorized: token invalid"
+    );
     assert_eq!(authz.received_requests().await.unwrap().len(), 2);
 }
 
@@ -230,7 +285,10 @@ async fn barbican_server_error_is_a_key_manager_error() {
         })))
         .mount(&barbican)
         .await;
-    let err = external(&barbican, &authz).store("vim-1", &SecretString::from(KEY)).await.unwrap_err();
+    let err = external(&barbican, &authz)
+        .store("vim-1", &SecretString::from(KEY))
+        .await
+        .unwrap_err();
     assert_eq!(
         key_manager_message(err),
         "Key manager error: Internal Server Error: Secret creation failure seen - please contact site administrator."
@@ -244,30 +302,45 @@ async fn barbican_unreachable_is_a_key_manager_error() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
     };
-    let km = manager(Some(format!("http://127.0.0.1:{port}")), ServiceAuth::ExtOAuth2(token_source(&authz)));
+    let km = manager(
+        Some(format!("http://127.0.0.1:{port}")),
+        ServiceAuth::ExtOAuth2(token_source(&authz)),
+    );
     let err = km.delete("vim-1", &barbican_ref(UUID)).await.unwrap_err();
     let message = key_manager_message(err);
-    assert!(message.starts_with("Key manager error: Unable to establish connection to http://127.0.0.1:"), "{message}");
+    assert!(
+        message
+            .starts_with("Key manager error: Unable to establish connection to http://127.0.0.1:"),
+        "{message}"
+    );
 }
 
 #[tokio::test]
 async fn fifty_stores_cause_exactly_one_token_request() {
     let authz = MockServer::start().await;
     Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"access_token": "one", "expires_in": 300})))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(serde_json::json!({"access_token": "one", "expires_in": 300})),
+        )
         .expect(1)
         .mount(&authz)
         .await;
     let barbican = MockServer::start().await;
     Mock::given(method("POST"))
         .and(header("authorization", "Bearer one"))
-        .respond_with(ResponseTemplate::new(201).set_body_json(serde_json::json!({"secret_ref": format!("x/v1/secrets/{UUID}")})))
+        .respond_with(
+            ResponseTemplate::new(201)
+                .set_body_json(serde_json::json!({"secret_ref": format!("x/v1/secrets/{UUID}")})),
+        )
         .expect(50)
         .mount(&barbican)
         .await;
     let km = external(&barbican, &authz);
     for i in 0..50 {
-        km.store(&format!("vim-{i}"), &SecretString::from(KEY)).await.unwrap();
+        km.store(&format!("vim-{i}"), &SecretString::from(KEY))
+            .await
+            .unwrap();
     }
 }
 
@@ -305,7 +378,9 @@ async fn keystone_mode_uses_the_service_user_and_the_catalog() {
     Mock::given(method("POST"))
         .and(path("/v1/secrets/"))
         .and(header("x-auth-token", "keystone-token"))
-        .respond_with(ResponseTemplate::new(201).set_body_json(serde_json::json!({"secret_ref": format!("{}/v1/secrets/{UUID}", barbican.uri())})))
+        .respond_with(ResponseTemplate::new(201).set_body_json(
+            serde_json::json!({"secret_ref": format!("{}/v1/secrets/{UUID}", barbican.uri())}),
+        ))
         .expect(3)
         .mount(&barbican)
         .await;
@@ -331,7 +406,12 @@ async fn keystone_mode_uses_the_service_user_and_the_catalog() {
     // No barbican_endpoint needed: the catalog has it.
     let km = manager(None, auth);
     for i in 0..3 {
-        assert_eq!(km.store(&format!("vim-{i}"), &SecretString::from(KEY)).await.unwrap(), barbican_ref(UUID));
+        assert_eq!(
+            km.store(&format!("vim-{i}"), &SecretString::from(KEY))
+                .await
+                .unwrap(),
+            barbican_ref(UUID)
+        );
     }
 }
 
@@ -345,10 +425,19 @@ async fn keystone_mode_wrong_password_is_a_key_manager_error() {
         .await;
     let keystone_authtoken = named_section(
         "keystone_authtoken",
-        &[("auth_url", &format!("{}/v3", keystone.uri())), ("username", "tacker"), ("password", "bad"), ("project_name", "service")],
+        &[
+            ("auth_url", &format!("{}/v3", keystone.uri())),
+            ("username", "tacker"),
+            ("password", "bad"),
+            ("project_name", "service"),
+        ],
     );
-    let auth = ServiceAuth::from_config(&section(&[]), &keystone_authtoken, Arc::new(SystemClock)).unwrap();
-    let err = manager(None, auth).delete("vim-1", &barbican_ref(UUID)).await.unwrap_err();
+    let auth = ServiceAuth::from_config(&section(&[]), &keystone_authtoken, Arc::new(SystemClock))
+        .unwrap();
+    let err = manager(None, auth)
+        .delete("vim-1", &barbican_ref(UUID))
+        .await
+        .unwrap_err();
     assert_eq!(
         key_manager_message(err),
         "Key manager error: The request you have made requires authentication. (HTTP 401)"
@@ -359,7 +448,10 @@ async fn keystone_mode_wrong_password_is_a_key_manager_error() {
 async fn keystone_mode_missing_option_names_file_section_and_option() {
     let err = ServiceAuth::from_config(
         &section(&[]),
-        &named_section("keystone_authtoken", &[("auth_url", "http://keystone/v3"), ("username", "tacker")]),
+        &named_section(
+            "keystone_authtoken",
+            &[("auth_url", "http://keystone/v3"), ("username", "tacker")],
+        ),
         Arc::new(SystemClock),
     )
     .unwrap_err();
@@ -400,11 +492,17 @@ async fn logs_never_contain_tokens_secrets_or_keys() {
         .mount(&barbican)
         .await;
     Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(201).set_body_json(serde_json::json!({"secret_ref": format!("x/v1/secrets/{UUID}")})))
+        .respond_with(
+            ResponseTemplate::new(201)
+                .set_body_json(serde_json::json!({"secret_ref": format!("x/v1/secrets/{UUID}")})),
+        )
         .mount(&barbican)
         .await;
     Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(200).set_body_raw(KEY.as_bytes().to_vec(), "application/octet-stream"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_raw(KEY.as_bytes().to_vec(), "application/octet-stream"),
+        )
         .mount(&barbican)
         .await;
     Mock::given(method("DELETE"))
@@ -413,7 +511,10 @@ async fn logs_never_contain_tokens_secrets_or_keys() {
         .await;
     let km = external(&barbican, &authz);
     let key_ref = km.store("vim-1", &SecretString::from(KEY)).await.unwrap();
-    assert_eq!(km.load("vim-1", &key_ref).await.unwrap().expose_secret(), KEY);
+    assert_eq!(
+        km.load("vim-1", &key_ref).await.unwrap().expose_secret(),
+        KEY
+    );
     km.delete("vim-1", &key_ref).await.unwrap();
 
     let failing = MockServer::start().await;
@@ -421,10 +522,15 @@ async fn logs_never_contain_tokens_secrets_or_keys() {
         .respond_with(ResponseTemplate::new(200).set_body_string("{\"access_token\": 5}"))
         .mount(&failing)
         .await;
-    let _ = external(&barbican, &failing).store("vim-2", &SecretString::from(KEY)).await;
+    let _ = external(&barbican, &failing)
+        .store("vim-2", &SecretString::from(KEY))
+        .await;
 
     let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
-    assert!(logs.contains("stored the VIM key"), "the flow was logged: {logs}");
+    assert!(
+        logs.contains("stored the VIM key"),
+        "the flow was logged: {logs}"
+    );
     for secret in [
         "first-access-token-value",
         "second-access-token-value",
@@ -434,6 +540,56 @@ async fn logs_never_contain_tokens_secrets_or_keys() {
         // base64("tacker_client:client-secret-value"): the Basic credentials.
         "dGFja2VyX2NsaWVudDpjbGllbnQtc2VjcmV0LXZhbHVl",
     ] {
-        assert!(!logs.contains(secret), "{secret} leaked into the logs:\n{logs}");
+        assert!(
+            !logs.contains(secret),
+            "{secret} leaked into the logs:\n{logs}"
+        );
     }
+}
+
+#[tokio::test]
+async fn from_config_picks_the_mode_and_checks_its_options() {
+    let key_manager = named_section(
+        "key_manager",
+        &[("barbican_endpoint", "http://barbican.example:9311")],
+    );
+    let keystone_authtoken = named_section("keystone_authtoken", &[]);
+    // External mode with a missing required option refuses start-up with upstream's text.
+    let err = BarbicanKeyManager::from_config(
+        &key_manager,
+        &section(&[
+            ("use_ext_oauth2_auth", "True"),
+            ("scope", "openstack"),
+            ("client_id", "c"),
+            ("client_secret", "s"),
+        ]),
+        &keystone_authtoken,
+        Arc::new(SystemClock),
+    )
+    .unwrap_err();
+    assert_eq!(err, "Configuration error. The parameter is not set for \"token_endpoint\" in group [ext_oauth2_auth].");
+    let km = BarbicanKeyManager::from_config(
+        &key_manager,
+        &section(&[
+            ("use_ext_oauth2_auth", "True"),
+            ("token_endpoint", "https://as.example/token"),
+            ("scope", "openstack"),
+            ("client_id", "c"),
+            ("client_secret", "s3cr3t"),
+        ]),
+        &keystone_authtoken,
+        Arc::new(SystemClock),
+    )
+    .unwrap()
+    .expect("external mode");
+    assert!(!format!("{km:?}").contains("s3cr3t"));
+    // Keystone mode without a service user: no key manager, the server still starts.
+    let none = BarbicanKeyManager::from_config(
+        &key_manager,
+        &section(&[]),
+        &keystone_authtoken,
+        Arc::new(SystemClock),
+    )
+    .unwrap();
+    assert!(none.is_none());
 }

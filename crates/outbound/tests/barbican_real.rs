@@ -34,7 +34,10 @@ fn fernet_key() -> SecretString {
 
 fn key_manager(barbican: &BarbicanServer, source: TokenSource) -> BarbicanKeyManager {
     BarbicanKeyManager::new(
-        KeyManagerOptions { barbican_endpoint: Some(barbican.endpoint()), barbican_version: "v1".into() },
+        KeyManagerOptions {
+            barbican_endpoint: Some(barbican.endpoint()),
+            barbican_version: "v1".into(),
+        },
         ServiceAuth::ExtOAuth2(source),
     )
     .unwrap()
@@ -53,17 +56,25 @@ fn uuid_of(key_ref: &KeyRef) -> &str {
 #[tokio::test]
 async fn real_barbican_store_load_delete_with_each_auth_method() {
     let pki = TestPki::new().unwrap();
-    let authz = AuthzServer::start(&pki, AuthzOptions::default()).await.unwrap();
+    let authz = AuthzServer::start(&pki, AuthzOptions::default())
+        .await
+        .unwrap();
     let barbican = BarbicanServer::start(&authz, &pki).await.unwrap();
     for method in AuthMethod::ALL {
-        let source = TokenSource::new(&conf_section(&authz.ext_oauth2_conf(method, &pki)), Arc::new(SystemClock))
-            .unwrap_or_else(|e| panic!("{method}: {e}"));
+        let source = TokenSource::new(
+            &conf_section(&authz.ext_oauth2_conf(method, &pki)),
+            Arc::new(SystemClock),
+        )
+        .unwrap_or_else(|e| panic!("{method}: {e}"));
         let km = key_manager(&barbican, source);
         let key = fernet_key();
-        let key_ref = km
-            .store("vim-real", &key)
-            .await
-            .unwrap_or_else(|e| panic!("{method}: store: {e}\nbarbican:\n{}\nauthz:\n{}", barbican.log(), authz.log()));
+        let key_ref = km.store("vim-real", &key).await.unwrap_or_else(|e| {
+            panic!(
+                "{method}: store: {e}\nbarbican:\n{}\nauthz:\n{}",
+                barbican.log(),
+                authz.log()
+            )
+        });
         let uuid = uuid_of(&key_ref).to_owned();
         let payload = barbican.payload(&authz, &uuid).await.unwrap();
         assert_eq!(
@@ -71,10 +82,22 @@ async fn real_barbican_store_load_delete_with_each_auth_method() {
             Some(key.expose_secret().as_bytes()),
             "{method}: the secret's payload is the key"
         );
-        assert_eq!(km.load("vim-real", &key_ref).await.unwrap().expose_secret(), key.expose_secret(), "{method}");
-        km.delete("vim-real", &key_ref).await.unwrap_or_else(|e| panic!("{method}: delete: {e}"));
-        assert_eq!(barbican.payload(&authz, &uuid).await.unwrap(), None, "{method}: secret deleted");
-        km.delete("vim-real", &key_ref).await.unwrap_or_else(|e| panic!("{method}: second delete: {e}"));
+        assert_eq!(
+            km.load("vim-real", &key_ref).await.unwrap().expose_secret(),
+            key.expose_secret(),
+            "{method}"
+        );
+        km.delete("vim-real", &key_ref)
+            .await
+            .unwrap_or_else(|e| panic!("{method}: delete: {e}"));
+        assert_eq!(
+            barbican.payload(&authz, &uuid).await.unwrap(),
+            None,
+            "{method}: secret deleted"
+        );
+        km.delete("vim-real", &key_ref)
+            .await
+            .unwrap_or_else(|e| panic!("{method}: second delete: {e}"));
     }
 }
 
@@ -85,7 +108,9 @@ async fn real_barbican_store_load_delete_with_each_auth_method() {
 #[tokio::test]
 async fn real_barbican_token_cache_revocation_and_outage() {
     let pki = TestPki::new().unwrap();
-    let authz = AuthzServer::start(&pki, AuthzOptions::default()).await.unwrap();
+    let authz = AuthzServer::start(&pki, AuthzOptions::default())
+        .await
+        .unwrap();
     let mut barbican = BarbicanServer::start(&authz, &pki).await.unwrap();
     let conf = authz.ext_oauth2_conf(AuthMethod::ClientSecretBasic, &pki);
     let source = TokenSource::new(&conf_section(&conf), Arc::new(SystemClock)).unwrap();
@@ -95,28 +120,53 @@ async fn real_barbican_token_cache_revocation_and_outage() {
     let mut refs = Vec::new();
     for i in 0..50 {
         let stored = km.store(&format!("vim-{i}"), &fernet_key()).await;
-        refs.push(stored.unwrap_or_else(|e| panic!("store {i}: {e}\nbarbican:\n{}", barbican.log())));
+        refs.push(
+            stored.unwrap_or_else(|e| panic!("store {i}: {e}\nbarbican:\n{}", barbican.log())),
+        );
     }
-    assert_eq!(authz.stats().await.unwrap().token_requests, 1, "50 stores, one token");
+    assert_eq!(
+        authz.stats().await.unwrap().token_requests,
+        1,
+        "50 stores, one token"
+    );
 
     let token = source.token().await.unwrap();
     authz.revoke(token.expose()).await.unwrap();
     let key = fernet_key();
     let key_ref = km.store("vim-after-revoke", &key).await.unwrap();
-    assert_eq!(authz.stats().await.unwrap().token_requests, 2, "one refresh after the 401");
+    assert_eq!(
+        authz.stats().await.unwrap().token_requests,
+        2,
+        "one refresh after the 401"
+    );
     assert_ne!(source.token().await.unwrap().expose(), token.expose());
-    assert_eq!(barbican.payload(&authz, uuid_of(&key_ref)).await.unwrap().as_deref(), Some(key.expose_secret().as_bytes()));
+    assert_eq!(
+        barbican
+            .payload(&authz, uuid_of(&key_ref))
+            .await
+            .unwrap()
+            .as_deref(),
+        Some(key.expose_secret().as_bytes())
+    );
 
     barbican.stop();
     let err = km.store("vim-outage", &key).await.unwrap_err();
     assert_eq!(err.type_name(), "KeyManagerError");
     assert!(
-        err.to_string().starts_with("Key manager error: Unable to establish connection to"),
+        err.to_string()
+            .starts_with("Key manager error: Unable to establish connection to"),
         "{err}"
     );
     barbican.restart().await.unwrap();
     let key_ref = km.store("vim-outage", &key).await.unwrap();
-    assert_eq!(barbican.payload(&authz, uuid_of(&key_ref)).await.unwrap().as_deref(), Some(key.expose_secret().as_bytes()));
+    assert_eq!(
+        barbican
+            .payload(&authz, uuid_of(&key_ref))
+            .await
+            .unwrap()
+            .as_deref(),
+        Some(key.expose_secret().as_bytes())
+    );
     for r in refs {
         km.delete("cleanup", &r).await.unwrap();
     }

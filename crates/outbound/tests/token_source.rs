@@ -33,7 +33,10 @@ fn base(server: &MockServer, method: &str) -> Vec<(String, String)> {
 }
 
 fn source(pairs: &[(String, String)]) -> Result<TokenSource, TokenError> {
-    let pairs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let pairs: Vec<(&str, &str)> = pairs
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
     TokenSource::new(&section(&pairs), Arc::new(SystemClock))
 }
 
@@ -46,7 +49,10 @@ fn keys(form: &[(String, String)]) -> Vec<&str> {
 }
 
 fn value<'a>(form: &'a [(String, String)], key: &str) -> &'a str {
-    form.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str()).unwrap_or_default()
+    form.iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
+        .unwrap_or_default()
 }
 
 async fn one_token_endpoint(server: &MockServer, token: &str) {
@@ -131,25 +137,54 @@ async fn test_create_session() {
         ("cafile".into(), "/etc/tacker/ca.pem".into()),
         ("insecure".into(), "False".into()),
     ]);
-    let p: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let p: Vec<(&str, &str)> = pairs
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
     let options = TokenSourceOptions::from_section(&section(&p)).unwrap();
-    assert_eq!(options.client.certfile.as_deref(), Some(std::path::Path::new("/etc/tacker/client.pem")));
-    assert_eq!(options.client.keyfile.as_deref(), Some(std::path::Path::new("/etc/tacker/client.key")));
-    assert_eq!(options.client.cafile.as_deref(), Some(std::path::Path::new("/etc/tacker/ca.pem")));
+    assert_eq!(
+        options.client.certfile.as_deref(),
+        Some(std::path::Path::new("/etc/tacker/client.pem"))
+    );
+    assert_eq!(
+        options.client.keyfile.as_deref(),
+        Some(std::path::Path::new("/etc/tacker/client.key"))
+    );
+    assert_eq!(
+        options.client.cafile.as_deref(),
+        Some(std::path::Path::new("/etc/tacker/ca.pem"))
+    );
     assert!(!options.client.insecure);
-    assert_eq!(options.client.http_connect_timeout, Some(Duration::from_secs(5)));
+    assert_eq!(
+        options.client.http_connect_timeout,
+        Some(Duration::from_secs(5))
+    );
     // The files are read when the client is built: a wrong path refuses start-up, naming it.
-    let err = config_message(TokenSource::from_options(&options, Arc::new(SystemClock)).unwrap_err());
+    let err =
+        config_message(TokenSource::from_options(&options, Arc::new(SystemClock)).unwrap_err());
     assert!(err.contains("cafile = \"/etc/tacker/ca.pem\""), "{err}");
 }
 
 async fn assert_bearer_and_invalidate(src: &TokenSource, server: &MockServer, expected: &str) {
     let token = src.token().await.unwrap();
-    assert_eq!(token.bearer().unwrap().to_str().unwrap(), format!("Bearer {expected}"));
-    assert!(src.invalidate(&token), "invalidate() clears the cached token");
-    assert!(!src.invalidate(&token), "a second invalidate of the same token is a no-op");
+    assert_eq!(
+        token.bearer().unwrap().to_str().unwrap(),
+        format!("Bearer {expected}")
+    );
+    assert!(
+        src.invalidate(&token),
+        "invalidate() clears the cached token"
+    );
+    assert!(
+        !src.invalidate(&token),
+        "a second invalidate of the same token is a no-op"
+    );
     src.token().await.unwrap();
-    assert_eq!(server.received_requests().await.unwrap().len(), 2, "re-fetched after invalidate");
+    assert_eq!(
+        server.received_requests().await.unwrap().len(),
+        2,
+        "re-fetched after invalidate"
+    );
 }
 
 // §8.5 item 34.
@@ -158,7 +193,9 @@ async fn test_get_headers_tls_client_auth() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/token"))
-        .and(body_string("client_id=tacker_client&scope=openstack&grant_type=client_credentials"))
+        .and(body_string(
+            "client_id=tacker_client&scope=openstack&grant_type=client_credentials",
+        ))
         .respond_with(ResponseTemplate::new(200).set_body_json(token_json("tls-token")))
         .expect(2)
         .mount(&server)
@@ -191,7 +228,10 @@ async fn test_get_headers_client_secret_basic() {
     // base64("tacker_client:s3cr3t-client-value")
     Mock::given(method("POST"))
         .and(path("/token"))
-        .and(header("authorization", "Basic dGFja2VyX2NsaWVudDpzM2NyM3QtY2xpZW50LXZhbHVl"))
+        .and(header(
+            "authorization",
+            "Basic dGFja2VyX2NsaWVudDpzM2NyM3QtY2xpZW50LXZhbHVl",
+        ))
         .and(header("content-type", "application/x-www-form-urlencoded"))
         .and(body_string("scope=openstack&grant_type=client_credentials"))
         .respond_with(ResponseTemplate::new(200).set_body_json(token_json("basic-token")))
@@ -202,17 +242,31 @@ async fn test_get_headers_client_secret_basic() {
     assert_bearer_and_invalidate(&src, &server, "basic-token").await;
 }
 
-fn check_assertion(form: &[(String, String)], key: &jsonwebtoken::DecodingKey, alg: jsonwebtoken::Algorithm) {
+fn check_assertion(
+    form: &[(String, String)],
+    key: &jsonwebtoken::DecodingKey,
+    alg: jsonwebtoken::Algorithm,
+) {
     assert_eq!(value(form, "client_assertion_type"), ASSERTION_TYPE);
     let mut validation = jsonwebtoken::Validation::new(alg);
     validation.set_audience(&["https://as.example/realms/x"]);
-    let data = jsonwebtoken::decode::<serde_json::Value>(value(form, "client_assertion"), key, &validation)
-        .expect("assertion verifies with the client's key");
+    let data = jsonwebtoken::decode::<serde_json::Value>(
+        value(form, "client_assertion"),
+        key,
+        &validation,
+    )
+    .expect("assertion verifies with the client's key");
     let c = data.claims;
     assert_eq!(c["iss"], "tacker_client");
     assert_eq!(c["sub"], "tacker_client");
-    assert!(c["iat"].is_i64() && c["exp"].is_i64(), "numeric dates (RFC 7519): {c}");
-    assert_eq!(c["exp"].as_i64().unwrap() - c["iat"].as_i64().unwrap(), 3600);
+    assert!(
+        c["iat"].is_i64() && c["exp"].is_i64(),
+        "numeric dates (RFC 7519): {c}"
+    );
+    assert_eq!(
+        c["exp"].as_i64().unwrap() - c["iat"].as_i64().unwrap(),
+        3600
+    );
     assert!(c["jti"].as_str().is_some_and(|j| !j.is_empty()));
 }
 
@@ -232,12 +286,25 @@ async fn test_get_headers_private_key_jwt() {
     let f = form(&requests[0]);
     assert_eq!(
         keys(&f),
-        ["client_id", "client_assertion_type", "client_assertion", "scope", "grant_type"]
+        [
+            "client_id",
+            "client_assertion_type",
+            "client_assertion",
+            "scope",
+            "grant_type"
+        ]
     );
     let public = std::fs::read(&pki.jwt_public_key).unwrap();
-    check_assertion(&f, &jsonwebtoken::DecodingKey::from_rsa_pem(&public).unwrap(), jsonwebtoken::Algorithm::RS256);
+    check_assertion(
+        &f,
+        &jsonwebtoken::DecodingKey::from_rsa_pem(&public).unwrap(),
+        jsonwebtoken::Algorithm::RS256,
+    );
     // Each request carries a fresh assertion (jti is single use at the AS).
-    assert_ne!(value(&f, "client_assertion"), value(&form(&requests[1]), "client_assertion"));
+    assert_ne!(
+        value(&f, "client_assertion"),
+        value(&form(&requests[1]), "client_assertion")
+    );
 }
 
 // §8.5 item 38, with the fix: the assertion alone, no `client_secret` next to it.
@@ -258,7 +325,11 @@ async fn test_get_headers_client_secret_jwt() {
     );
     assert!(!String::from_utf8_lossy(&requests[0].body).contains("s3cr3t-client-value"));
     assert!(requests[0].headers.get("authorization").is_none());
-    check_assertion(&f, &jsonwebtoken::DecodingKey::from_secret(b"s3cr3t-client-value"), jsonwebtoken::Algorithm::HS256);
+    check_assertion(
+        &f,
+        &jsonwebtoken::DecodingKey::from_secret(b"s3cr3t-client-value"),
+        jsonwebtoken::Algorithm::HS256,
+    );
 }
 
 // §8.5 item 39.
@@ -269,7 +340,10 @@ async fn test_get_headers_invalid_auth_method() {
     pairs.retain(|(k, _)| k != "auth_method");
     pairs.push(("auth_method".into(), "client_secret_jwtt".into()));
     let err = config_message(source(&pairs).unwrap_err());
-    assert!(err.contains("auth_method = \"client_secret_jwtt\""), "{err}");
+    assert!(
+        err.contains("auth_method = \"client_secret_jwtt\""),
+        "{err}"
+    );
     assert!(server.received_requests().await.unwrap().is_empty());
 }
 
@@ -278,7 +352,11 @@ async fn test_get_headers_invalid_auth_method() {
 async fn test_get_headers_token_endpoint_timeout() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(token_json("late")).set_delay(Duration::from_secs(4)))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(token_json("late"))
+                .set_delay(Duration::from_secs(4)),
+        )
         .mount(&server)
         .await;
     let mut pairs = base(&server, "client_secret_basic");
@@ -286,7 +364,10 @@ async fn test_get_headers_token_endpoint_timeout() {
     pairs.push(("http_connect_timeout".into(), "1".into()));
     let err = source(&pairs).unwrap().token().await.unwrap_err();
     assert!(matches!(err, TokenError::Unavailable), "{err:?}");
-    assert_eq!(err.to_string(), "The OAuth2.0 access token API service is temporarily unavailable.");
+    assert_eq!(
+        err.to_string(),
+        "The OAuth2.0 access token API service is temporarily unavailable."
+    );
 }
 
 #[tokio::test]
@@ -298,7 +379,10 @@ async fn token_endpoint_refusing_connections_is_unavailable() {
     let server = MockServer::start().await;
     let mut pairs = base(&server, "client_secret_basic");
     pairs.retain(|(k, _)| k != "token_endpoint");
-    pairs.push(("token_endpoint".into(), format!("http://127.0.0.1:{port}/token")));
+    pairs.push((
+        "token_endpoint".into(),
+        format!("http://127.0.0.1:{port}/token"),
+    ));
     let err = source(&pairs).unwrap().token().await.unwrap_err();
     assert!(matches!(err, TokenError::Unavailable), "{err:?}");
 }
@@ -311,7 +395,11 @@ async fn test_get_headers_http_status_201() {
         .respond_with(ResponseTemplate::new(201).set_body_json(token_json("created")))
         .mount(&server)
         .await;
-    let err = source(&base(&server, "client_secret_basic")).unwrap().token().await.unwrap_err();
+    let err = source(&base(&server, "client_secret_basic"))
+        .unwrap()
+        .token()
+        .await
+        .unwrap_err();
     assert_eq!(err.to_string(), "Failed to get an access token.");
 }
 
@@ -320,10 +408,17 @@ async fn test_get_headers_http_status_201() {
 async fn test_get_headers_response_without_access_token() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"error": "invalid_client"})))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(serde_json::json!({"error": "invalid_client"})),
+        )
         .mount(&server)
         .await;
-    let err = source(&base(&server, "client_secret_basic")).unwrap().token().await.unwrap_err();
+    let err = source(&base(&server, "client_secret_basic"))
+        .unwrap()
+        .token()
+        .await
+        .unwrap_err();
     assert_eq!(err.to_string(), "Failed to get an access token.");
 }
 
@@ -332,11 +427,21 @@ async fn token_endpoint_http_error_is_the_generic_exception() {
     // keystoneauth raises HttpError for >= 400 before Tacker's status check.
     let server = MockServer::start().await;
     Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(401).set_body_json(serde_json::json!({"error": "invalid_client"})))
+        .respond_with(
+            ResponseTemplate::new(401)
+                .set_body_json(serde_json::json!({"error": "invalid_client"})),
+        )
         .mount(&server)
         .await;
-    let err = source(&base(&server, "client_secret_basic")).unwrap().token().await.unwrap_err();
-    assert_eq!(err.to_string(), "An exception occurred during the processing of getting an access token");
+    let err = source(&base(&server, "client_secret_basic"))
+        .unwrap()
+        .token()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "An exception occurred during the processing of getting an access token"
+    );
 }
 
 // §8.5 item 43.
@@ -347,9 +452,16 @@ async fn test_get_headers_unexpected_exception() {
         .respond_with(ResponseTemplate::new(200).set_body_string("<html>not json</html>"))
         .mount(&server)
         .await;
-    let err = source(&base(&server, "client_secret_basic")).unwrap().token().await.unwrap_err();
+    let err = source(&base(&server, "client_secret_basic"))
+        .unwrap()
+        .token()
+        .await
+        .unwrap_err();
     assert!(matches!(err, TokenError::Other), "{err:?}");
-    assert_eq!(err.to_string(), "An exception occurred during the processing of getting an access token");
+    assert_eq!(
+        err.to_string(),
+        "An exception occurred during the processing of getting an access token"
+    );
 }
 
 #[tokio::test]
@@ -403,7 +515,10 @@ async fn token_is_refreshed_ahead_of_expiry() {
         .await;
     let clock = ManualClock::new(1_800_000_000.0);
     let pairs = base(&server, "client_secret_basic");
-    let p: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let p: Vec<(&str, &str)> = pairs
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
     let src = TokenSource::new(&section(&p), Arc::new(clock.clone())).unwrap();
     assert_eq!(src.token().await.unwrap().expose(), "token-0");
     // expires_in = 300: margin 30 s; still cached 269 s later...

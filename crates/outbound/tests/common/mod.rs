@@ -7,7 +7,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
-use base64::Engine as _;
 use tacker_common::config::Section;
 use tacker_oauth2_client::Clock;
 use tacker_test_support::{
@@ -71,9 +70,13 @@ impl BarbicanServer {
                 gunicorn.display()
             );
         }
-        let dir = tempfile::Builder::new().prefix("tacker-barbican-").tempdir()?;
+        let dir = tempfile::Builder::new()
+            .prefix("tacker-barbican-")
+            .tempdir()?;
         let port = free_port();
-        let kek = base64::engine::general_purpose::STANDARD.encode(uuid::Uuid::new_v4().as_bytes().repeat(2));
+        // A Fernet key, as simple_crypto's KEK must be.
+        let kek = tacker_vim::vault::FernetKey::generate().to_base64();
+        let kek = secrecy::ExposeSecret::expose_secret(&kek).to_owned();
         let filter = authz
             .ext_oauth2_conf(AuthMethod::ClientSecretBasic, pki)
             // Every token is introspected: a revoked token is refused at once.
@@ -99,7 +102,12 @@ impl BarbicanServer {
             db = dir.path().join("barbican.sqlite").display(),
         );
         std::fs::write(dir.path().join("barbican.conf"), conf)?;
-        let mut server = Self { guard: None, dir, port, runs: 0 };
+        let mut server = Self {
+            guard: None,
+            dir,
+            port,
+            runs: 0,
+        };
         server.launch().await?;
         Ok(server)
     }
@@ -114,13 +122,22 @@ impl BarbicanServer {
             .arg(format!("127.0.0.1:{}", self.port))
             .arg("--chdir")
             .arg(root.join("tests/peers/barbican"))
-            .env("BARBICAN_CONFIG_FILE", self.dir.path().join("barbican.conf"))
+            .env(
+                "BARBICAN_CONFIG_FILE",
+                self.dir.path().join("barbican.conf"),
+            )
             .env("PYTHONDONTWRITEBYTECODE", "1")
             .arg("app:application");
         let log = self.dir.path().join(format!("barbican-{}.log", self.runs));
         let mut guard = ChildGuard::spawn("barbican", cmd, &log)?;
         let probe = reqwest::Client::new();
-        wait_ready_http(&mut guard, &probe, &format!("{}/", self.endpoint()), BARBICAN_DEADLINE).await?;
+        wait_ready_http(
+            &mut guard,
+            &probe,
+            &format!("{}/", self.endpoint()),
+            BARBICAN_DEADLINE,
+        )
+        .await?;
         self.guard = Some(guard);
         Ok(())
     }
@@ -161,7 +178,11 @@ impl BarbicanServer {
         match resp.status().as_u16() {
             200 => Ok(Some(resp.bytes().await?.to_vec())),
             404 => Ok(None),
-            s => bail!("GET payload: {s} {}; barbican log:\n{}", resp.text().await?, self.log()),
+            s => bail!(
+                "GET payload: {s} {}; barbican log:\n{}",
+                resp.text().await?,
+                self.log()
+            ),
         }
     }
 }
