@@ -58,6 +58,9 @@ const SPOOFABLE_HEADERS: &[&str] = &[
     "openstack-system-scope",
 ];
 
+/// Largest introspection response body read (bytes).
+const MAX_INTROSPECTION_RESPONSE: usize = 1024 * 1024;
+
 struct Inner {
     client: OAuth2Client,
     introspect_endpoint: String,
@@ -345,9 +348,19 @@ impl Inner {
                 "The introspect API returned 408 Request Timeout.".into(),
             ));
         }
-        let body = response.bytes().await.map_err(|e| {
+        let mut response = response;
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(|e| {
             AuthError::Service(format!("reading the introspect API response failed: {e}"))
-        })?;
+        })? {
+            // An introspection answer is a few kB; refuse to buffer an unbounded one.
+            if body.len() + chunk.len() > MAX_INTROSPECTION_RESPONSE {
+                return Err(AuthError::Service(format!(
+                    "The introspect API response exceeds {MAX_INTROSPECTION_RESPONSE} bytes."
+                )));
+            }
+            body.extend_from_slice(&chunk);
+        }
         if status != StatusCode::OK {
             let text = String::from_utf8_lossy(&body);
             tracing::error!(
