@@ -150,7 +150,7 @@ impl OAuth2Client {
 /// Timeouts and failures to connect are "the AS is unavailable"; a TLS failure (rustls errors
 /// arrive as `io::ErrorKind::InvalidData`) is a misconfiguration, not an outage.
 pub(crate) fn classify(e: reqwest::Error) -> ClientError {
-    let text = without_url(&e);
+    let text = error_chain(&e);
     if e.is_timeout() {
         return ClientError::Unavailable(text);
     }
@@ -173,7 +173,7 @@ fn is_tls_failure(e: &reqwest::Error) -> bool {
     false
 }
 
-fn without_url(e: &reqwest::Error) -> String {
+fn error_chain(e: &reqwest::Error) -> String {
     let mut text = e.to_string();
     let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
     while let Some(s) = source {
