@@ -2,13 +2,14 @@
 //! each pipeline's filters wrapped around its app in the order the paste file lists them
 //! (first word outermost), exactly as `tacker.auth:pipeline_factory` composes them.
 
+use std::collections::HashMap;
 use std::convert::Infallible;
 
 use axum::body::Body;
 use axum::response::Response;
 use axum::Router;
 use http::Request;
-use tacker_auth::KeystoneContextLayer;
+use tacker_auth::{ExternalOAuth2Layer, KeystoneContextLayer};
 use tower::util::BoxCloneSyncService;
 use tower::Layer;
 
@@ -33,6 +34,7 @@ pub enum PipelineError {
 /// The whole application: the urlmap of `[composite:tacker]` with every pipeline built.
 pub fn build_app(state: &AppState, paste: &PasteApp) -> Result<Router, PipelineError> {
     let mut entries = Vec::new();
+    let mut token_filters = TokenFilters::default();
     for (prefix, target) in &paste.urlmap {
         let svc = match target {
             // Bare apps (`/`, the Prometheus receivers) run outside every filter: no request
@@ -42,7 +44,7 @@ pub fn build_app(state: &AppState, paste: &PasteApp) -> Result<Router, PipelineE
                 composite,
                 filters,
                 app,
-            } => build_pipeline(state, composite, filters, app)?,
+            } => build_pipeline(state, &mut token_filters, composite, filters, app)?,
         };
         entries.push((prefix.clone(), svc));
     }
@@ -69,6 +71,7 @@ fn build_app_service(state: &AppState, app: &AppDef) -> HttpService {
 /// `request_id catch_errors external_oauth2_token keystonecontext extensions tackerapiapp_v1_0`.
 pub fn build_pipeline(
     state: &AppState,
+    token_filters: &mut TokenFilters,
     composite: &str,
     filters: &[FilterDef],
     app: &AppDef,
@@ -118,7 +121,9 @@ pub fn build_pipeline(
                 HttpService::new(ExtensionsLayer::new(state.vim_router()).layer(svc))
             }
             // Authenticates the caller and sets the identity headers keystonecontext reads.
-            FilterKind::ExternalOAuth2Token => external_oauth2_unavailable(filter)?,
+            FilterKind::ExternalOAuth2Token => {
+                HttpService::new(token_filters.get(state, filter)?.layer(svc))
+            }
         };
         if noauth && extensions_at == Some(at) {
             svc = HttpService::new(NoAuthContextLayer.layer(svc));
@@ -127,13 +132,34 @@ pub fn build_pipeline(
     Ok(svc)
 }
 
-/// The `external_oauth2_token` filter is configured from `[ext_oauth2_auth]` with the paste
-/// section's options winning (keystonemiddleware's `Config`); until the OAuth 2.0 layer is
-/// part of this build, a pipeline that selects it refuses to start.
-fn external_oauth2_unavailable(filter: &FilterDef) -> Result<HttpService, PipelineError> {
-    Err(PipelineError::Filter(format!(
-        "{} [filter:{}] paste.filter_factory = \"keystonemiddleware.external_oauth2_token:filter_factory\": \
-         the external OAuth 2.0 token filter is not available in this build",
-        filter.origin, filter.name
-    )))
+/// One `external_oauth2_token` instance per `[filter:*]` section, shared by every composite that
+/// lists it: upstream builds one per composite (seven caches, seven introspections of the same
+/// token); sharing gives one token cache and one single-flight group for the whole server.
+#[derive(Default)]
+pub struct TokenFilters {
+    built: HashMap<String, ExternalOAuth2Layer>,
+}
+
+impl TokenFilters {
+    /// The filter is configured from `[ext_oauth2_auth]` with the paste section's options
+    /// winning (keystonemiddleware's `Config`); a bad option refuses start-up.
+    fn get(
+        &mut self,
+        state: &AppState,
+        filter: &FilterDef,
+    ) -> Result<ExternalOAuth2Layer, PipelineError> {
+        if let Some(layer) = self.built.get(&filter.name) {
+            return Ok(layer.clone());
+        }
+        let layer =
+            ExternalOAuth2Layer::from_sections(&state.config.ext_oauth2_auth, &filter.local)
+                .map_err(|e| {
+                    PipelineError::Filter(format!(
+                        "{} [filter:{}]: {e}",
+                        filter.origin, filter.name
+                    ))
+                })?;
+        self.built.insert(filter.name.clone(), layer.clone());
+        Ok(layer)
+    }
 }

@@ -152,18 +152,67 @@ async fn shipped_api_paste_ini_under_keystone_refuses_keystone_tokens() {
     );
 }
 
-/// The guide's file: until the OAuth 2.0 layer is wired into the pipeline builder this build
-/// refuses to start, naming the filter. (Update when `ExternalOAuth2Layer` is wired.)
+/// The guide's file under `keystone` without the `[ext_oauth2_auth]` options it needs refuses
+/// to start with keystonemiddleware's configuration error, naming the filter section.
 #[tokio::test]
 async fn guide_api_paste_ini_under_keystone_names_the_oauth2_filter() {
     let t = TestApp::new();
     let e = t
         .build("keystone", &etc("api-paste-external-oauth2.ini"), "")
         .await
-        .expect_err("not wired yet")
+        .expect_err("no [ext_oauth2_auth] options")
         .to_string();
     assert!(e.contains("[filter:external_oauth2_token]"), "{e}");
-    assert!(e.contains("not available in this build"), "{e}");
+    assert!(
+        e.contains(
+            "Configuration error. The parameter is not set for \"audience\" in group [ext_oauth2_auth]."
+        ),
+        "{e}"
+    );
+}
+
+/// The guide's file under `keystone` with the guide's options loads unchanged, and every one
+/// of its seven composites asks for an OAuth 2.0 token (no token: keystonemiddleware's 401).
+#[tokio::test]
+async fn guide_api_paste_ini_under_keystone_authenticates_every_composite() {
+    let t = TestApp::new();
+    let app = t
+        .build(
+            "keystone",
+            &etc("api-paste-external-oauth2.ini"),
+            "[ext_oauth2_auth]\n\
+             introspect_endpoint = http://127.0.0.1:9/realms/testrealm/protocol/openid-connect/token/introspect\n\
+             audience = http://127.0.0.1:9/realms/testrealm\n\
+             auth_method = client_secret_basic\n\
+             client_id = tacker_service\n\
+             client_secret = test-secret\n\
+             mapping_roles = user.roles\n",
+        )
+        .await
+        .expect("the guide's api-paste.ini loads under keystone");
+    for path in [
+        "/v1.0/vims",
+        "/vnfpkgm/v1/api_versions",
+        "/vnflcm/api_versions",
+        "/vnflcm/v1/api_versions",
+        "/vnflcm/v2/api_versions",
+        "/vnffm/v1/api_versions",
+        "/vnfpm/v2/api_versions",
+    ] {
+        let r = get(&app, path).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{path}");
+        assert_req_id(&r, path);
+        assert!(
+            r.headers
+                .get_all("www-authenticate")
+                .iter()
+                .any(|v| v == "Authorization OAuth 2.0 uri=\"http://127.0.0.1:9/realms/testrealm\""),
+            "{path}: {:?}",
+            r.headers
+        );
+    }
+    // `/` stays unauthenticated, as upstream.
+    assert_eq!(get(&app, "/").await.status, StatusCode::OK);
 }
 
 #[tokio::test]
