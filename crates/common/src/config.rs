@@ -32,7 +32,12 @@ impl Section {
     }
 
     /// Insert or override `key` (later sources win).
-    pub fn set(&mut self, key: impl Into<String>, value: impl Into<String>, origin: impl Into<String>) {
+    pub fn set(
+        &mut self,
+        key: impl Into<String>,
+        value: impl Into<String>,
+        origin: impl Into<String>,
+    ) {
         self.options.insert(
             key.into(),
             OptionValue {

@@ -12,7 +12,11 @@ use serde_json::ser::{CharEscape, Formatter, Serializer};
 struct PyFormatter;
 
 impl Formatter for PyFormatter {
-    fn begin_array_value<W: ?Sized + io::Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+    fn begin_array_value<W: ?Sized + io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> io::Result<()> {
         if first {
             Ok(())
         } else {
@@ -20,7 +24,11 @@ impl Formatter for PyFormatter {
         }
     }
 
-    fn begin_object_key<W: ?Sized + io::Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+    fn begin_object_key<W: ?Sized + io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> io::Result<()> {
         if first {
             Ok(())
         } else {
@@ -112,11 +120,17 @@ mod tests {
 
     #[test]
     fn non_ascii_is_escaped_like_ensure_ascii() {
-        assert_eq!(to_py_json(&json!("é\u{7f}😀\n")), r#""\u00e9\u007f\ud83d\ude00\n""#);
+        assert_eq!(
+            to_py_json(&json!("é\u{7f}😀\n")),
+            r#""\u00e9\u007f\ud83d\ude00\n""#
+        );
     }
 
     #[test]
     fn empty_containers() {
-        assert_eq!(to_py_json(&json!({"a": {}, "b": []})), r#"{"a": {}, "b": []}"#);
+        assert_eq!(
+            to_py_json(&json!({"a": {}, "b": []})),
+            r#"{"a": {}, "b": []}"#
+        );
     }
 }

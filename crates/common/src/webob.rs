@@ -25,7 +25,11 @@ pub fn webob_error_page(status: StatusCode, explanation: &str, detail: &str) -> 
 
 /// `404 Not Found` with WebOb's explanation "The resource could not be found." and `detail`.
 pub fn webob_not_found(detail: &str) -> Response {
-    webob_error_page(StatusCode::NOT_FOUND, "The resource could not be found.", detail)
+    webob_error_page(
+        StatusCode::NOT_FOUND,
+        "The resource could not be found.",
+        detail,
+    )
 }
 
 #[cfg(test)]
