@@ -404,3 +404,80 @@ impl KeyManager for BarbicanKeyManager {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn km(version: &str) -> BarbicanKeyManager {
+        let client = KeystoneClient::new(
+            KeystoneOptions::from_section(&{
+                let mut s = Section::new("keystone_authtoken");
+                for (k, v) in [
+                    ("auth_url", "http://ks/v3"),
+                    ("username", "u"),
+                    ("password", "p"),
+                    ("project_name", "s"),
+                ] {
+                    s.set(k, v, "tacker.conf");
+                }
+                s
+            })
+            .unwrap(),
+            default_http_client().unwrap(),
+            Arc::new(tacker_oauth2_client::SystemClock),
+        );
+        BarbicanKeyManager::new(
+            KeyManagerOptions {
+                barbican_endpoint: None,
+                barbican_version: version.into(),
+            },
+            ServiceAuth::Keystone(client),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn secrets_url_joins_endpoint_and_version_once() {
+        let m = km("v1");
+        assert_eq!(
+            m.secrets_url("http://b:9311/", ""),
+            "http://b:9311/v1/secrets/"
+        );
+        assert_eq!(
+            m.secrets_url("http://b:9311", "u"),
+            "http://b:9311/v1/secrets/u"
+        );
+        // A catalog endpoint that already names the version.
+        assert_eq!(
+            m.secrets_url("http://b:9311/v1", "u"),
+            "http://b:9311/v1/secrets/u"
+        );
+        assert_eq!(
+            km("/v1/").secrets_url("http://b", "u"),
+            "http://b/v1/secrets/u"
+        );
+    }
+
+    #[test]
+    fn key_manager_options_defaults() {
+        let o = KeyManagerOptions::from_section(&Section::new("key_manager"));
+        assert_eq!(
+            o,
+            KeyManagerOptions {
+                barbican_endpoint: None,
+                barbican_version: "v1".into()
+            }
+        );
+    }
+
+    #[test]
+    fn file_references_are_not_barbican_ones() {
+        assert!(uuid_of(&KeyRef::FernetFile).is_err());
+        let err = uuid_of(&KeyRef::Barbican {
+            secret_uuid: String::new(),
+        })
+        .unwrap_err();
+        assert_eq!(err.to_string(), "Key manager error: Key ID is None");
+    }
+}

@@ -186,6 +186,12 @@ impl TokenSource {
         &self.inner.client
     }
 
+    /// Re-read `jwt_key_file` on every SIGHUP (private_key_jwt; the same authenticator code
+    /// as the inbound filter). `None` when nothing needs reloading or no runtime runs.
+    pub fn spawn_reload_on_sighup(&self) -> Option<tokio::task::JoinHandle<()>> {
+        self.inner.client.authenticator().spawn_reload_on_sighup()
+    }
+
     /// A valid access token: the cached one, or a new one from the token endpoint.
     pub async fn token(&self) -> Result<AccessToken, TokenError> {
         if let Some(token) = self.cached() {
@@ -197,9 +203,7 @@ impl TokenSource {
             return Ok(token);
         }
         let (token, lifetime) = self.fetch().await?;
-        let now = self.inner.clock.now_unix();
-        let margin = (lifetime / 10).min(MAX_MARGIN);
-        let refresh_at = now + lifetime.saturating_sub(margin).as_secs_f64();
+        let refresh_at = self.inner.clock.now_unix() + reuse_for(lifetime).as_secs_f64();
         *self.lock() = Some(Cached {
             token: token.clone(),
             refresh_at,
@@ -309,9 +313,53 @@ impl TokenSource {
     }
 }
 
+/// How long a token with `lifetime` is reused: the lifetime minus 30 s, or minus a tenth of
+/// it when that is shorter.
+fn reuse_for(lifetime: Duration) -> Duration {
+    lifetime.saturating_sub((lifetime / 10).min(MAX_MARGIN))
+}
+
 fn truncate(body: &str) -> &str {
     match body.char_indices().nth(LOGGED_BODY) {
         Some((i, _)) => &body[..i],
         None => body,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn margin_is_thirty_seconds_or_a_tenth_of_short_lifetimes() {
+        assert_eq!(
+            reuse_for(Duration::from_secs(300)),
+            Duration::from_secs(270)
+        );
+        assert_eq!(
+            reuse_for(Duration::from_secs(3600)),
+            Duration::from_secs(3570)
+        );
+        assert_eq!(reuse_for(Duration::from_secs(60)), Duration::from_secs(54));
+        assert_eq!(
+            reuse_for(Duration::from_secs(1)),
+            Duration::from_millis(900)
+        );
+    }
+
+    #[test]
+    fn error_bodies_are_truncated_on_char_boundaries() {
+        let long = "é".repeat(LOGGED_BODY + 10);
+        assert_eq!(truncate(&long).chars().count(), LOGGED_BODY);
+        assert_eq!(truncate("short"), "short");
+    }
+
+    #[test]
+    fn access_token_debug_is_redacted() {
+        let t = AccessToken::new("tok-value");
+        assert_eq!(format!("{t:?}"), "AccessToken([REDACTED])");
+        assert!(t.bearer().unwrap().is_sensitive());
+        assert!(t.same(&AccessToken::new("tok-value")));
+        assert!(!t.same(&AccessToken::new("other")));
     }
 }
