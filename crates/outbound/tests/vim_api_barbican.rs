@@ -212,7 +212,7 @@ async fn kubernetes_vim_create_update_delete_and_barbican_outage_with_real_barbi
     let (status, _) = call(&app, Method::DELETE, &format!("/vims/{id}"), None).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     assert_eq!(
-        barbican.payload(&authz, &&new).await.unwrap(),
+        barbican.payload(&authz, &new).await.unwrap(),
         None,
         "secret deleted"
     );
