@@ -226,10 +226,7 @@ async fn kubernetes_vim_keys_in_real_barbican_with_each_auth_method() {
         .await;
         assert_eq!(status, StatusCode::NO_CONTENT, "{case}: {body}");
         assert_eq!(
-            barbican
-                .payload(&authz, &new_uuid)
-                .await
-                .unwrap(),
+            barbican.payload(&authz, &new_uuid).await.unwrap(),
             None,
             "{case}: secret deleted"
         );
@@ -294,4 +291,40 @@ async fn barbican_stopped_during_create_leaves_nothing_and_recovers() {
     .await;
     assert_eq!(status, StatusCode::CREATED, "{answer}\n{}", tacker.log());
     assert_eq!(answer["vim"]["auth_cred"]["key_type"], "barbican_key");
+}
+
+#[tokio::test]
+async fn fifty_vim_creates_cause_exactly_one_token_request() {
+    let pki = TestPki::new().unwrap();
+    let authz = AuthzServer::start(&pki, AuthzOptions::default())
+        .await
+        .unwrap();
+    let barbican = BarbicanServer::start(&authz, &pki).await.unwrap();
+    let k8s = fake_kubernetes().await;
+    let tacker = start_tacker(
+        &authz,
+        &pki,
+        AuthMethod::ClientSecretBasic,
+        &barbican.endpoint(),
+    )
+    .await;
+    let token = authz
+        .token_for(AuthMethod::ClientSecretBasic)
+        .await
+        .unwrap();
+    authz.reset_stats().await.unwrap();
+    for i in 0..50 {
+        let body = vim_body(&format!("k8s-{i}"), &k8s, "k8s-bearer");
+        let (status, answer) = call(
+            &tacker,
+            &token,
+            reqwest::Method::POST,
+            "/v1.0/vims",
+            Some(&body),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "create {i}: {answer}");
+    }
+    // Introspections of the caller's token are counted apart; the server's own token once.
+    assert_eq!(authz.stats().await.unwrap().token_requests, 1);
 }
