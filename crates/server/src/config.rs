@@ -572,7 +572,13 @@ impl Reader {
     fn warn_unknown(&self, also_known: &[&str], warnings: &mut Vec<String>) {
         let used = self.used.borrow();
         for (key, v) in &self.section.options {
-            if !used.iter().any(|u| u == key) && !also_known.contains(&key.as_str()) {
+            // The listener reads its own `[DEFAULT]` options (TLS, trusted proxy header).
+            let listener_option = self.section.name == "DEFAULT"
+                && crate::listener::DEFAULT_OPTIONS.contains(&key.as_str());
+            if !used.iter().any(|u| u == key)
+                && !also_known.contains(&key.as_str())
+                && !listener_option
+            {
                 // The value is never shown: unknown options may be secrets.
                 warnings.push(format!(
                     "{} [{}] {}: unknown option, ignored",

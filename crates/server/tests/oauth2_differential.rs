@@ -217,7 +217,6 @@ async fn differential(method: AuthMethod) {
     // FIX (issue 3 item 7): authorization server unreachable -> 503 with Retry-After;
     // reference: 500 ServiceError.
     let fresh = authz.token_for(method).await.expect("token");
-    drop(pair);
     stack.authz.stop();
     let ours = send(stack.tacker.base_url(), &bearer(&fresh)).await;
     let theirs = send(kmw.base_url(), &bearer(&fresh)).await;

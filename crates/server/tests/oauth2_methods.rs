@@ -260,6 +260,8 @@ async fn introspection_that_never_answers_gives_503_after_http_connect_timeout()
 /// client secret or the client assertion.
 #[tokio::test]
 async fn trace_logs_contain_no_token_secret_or_client_assertion() {
+    // A JWS compact serialization: base64url('{"...') = "eyJ...", then two dots.
+    let jws = regex::Regex::new(r"eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.").expect("regex");
     for method in [
         AuthMethod::ClientSecretPost,
         AuthMethod::ClientSecretJwt,
@@ -302,8 +304,6 @@ async fn trace_logs_contain_no_token_secret_or_client_assertion() {
             !log.contains("PRIVATE KEY") && !log.contains(key_line),
             "{method}: private key in the log"
         );
-        // A JWS compact serialization: base64url('{"...') = "eyJ...", then two dots.
-        let jws = regex::Regex::new(r"eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.").expect("regex");
         let found: Vec<&str> = jws.find_iter(&log).map(|m| m.as_str()).collect();
         assert!(
             found.is_empty(),
