@@ -53,6 +53,9 @@ pub use conn::ConnectionInfo;
 pub use forwarded::ForwardedClientCert;
 pub use tls::{LoadedCertificate, ReloadHandle};
 
+/// How long a client may take to send a complete HTTP/1 request head.
+pub const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// The `[DEFAULT]` options [`ListenerConfig::from_default_section`] reads (for the config
 /// loader's unknown-option warnings).
 pub const DEFAULT_OPTIONS: &[&str] = &[
@@ -223,9 +226,12 @@ impl Listener {
         let reloader = sighup.map(|s| tokio::spawn(reload_on_sighup(s, tls.clone())));
 
         let mut builder = auto::Builder::new(TokioExecutor::new());
-        // A timer makes hyper enforce its HTTP/1 header read timeout (30 s), so a client
-        // that never finishes its request head cannot hold a connection forever.
-        builder.http1().timer(TokioTimer::new());
+        // With a timer hyper enforces the HTTP/1 header read timeout, so a client that never
+        // finishes its request head cannot hold a connection forever.
+        builder
+            .http1()
+            .timer(TokioTimer::new())
+            .header_read_timeout(HEADER_READ_TIMEOUT);
         builder.http2().timer(TokioTimer::new());
         let builder = Arc::new(builder);
         let graceful = GracefulShutdown::new();
