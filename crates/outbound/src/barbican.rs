@@ -263,15 +263,14 @@ impl BarbicanKeyManager {
     }
 }
 
-/// keystoneauth's text for transport failures (the URL is not secret).
+/// keystoneauth's text for transport failures (the URL is not secret; the cause is logged by
+/// the caller). A reset of a pooled connection is a `ConnectFailure` for keystoneauth too.
 fn transport_reason(e: &reqwest::Error) -> String {
     let url = e.url().map(|u| u.to_string()).unwrap_or_default();
     if e.is_timeout() {
         format!("Request to {url} timed out")
-    } else if e.is_connect() {
-        format!("Unable to establish connection to {url}")
     } else {
-        format!("Request to {url} failed: {e}")
+        format!("Unable to establish connection to {url}")
     }
 }
 
