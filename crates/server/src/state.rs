@@ -3,8 +3,11 @@
 use std::sync::Arc;
 
 use axum::Router;
+use tacker_oauth2_client::SystemClock;
+use tacker_outbound::BarbicanKeyManager;
 use tacker_vim::drivers::{registry, DriverConfig};
 use tacker_vim::vault::FileKeyManager;
+use tacker_vim::KeyManager;
 use tacker_vim::{VimError, VimState};
 
 use crate::config::{redact_url, ServerConfig};
@@ -37,10 +40,29 @@ impl AppState {
             openstack_use_barbican: config.vim_keys.use_barbican,
             k8s_use_barbican: config.k8s_vim.use_barbican,
         };
-        let file_keys = Arc::new(FileKeyManager::new(config.vim_keys.openstack.clone()));
-        // Barbican is its own issue: without a key manager, a driver configured for it fails
-        // each registration naming the option.
-        let drivers = registry(&driver_cfg, file_keys, None);
+        let file_keys = FileKeyManager::new(config.vim_keys.openstack.clone());
+        // As upstream's driver start-up: the key directory exists (0700) before the first VIM.
+        file_keys.ensure_dir().map_err(|e| {
+            format!(
+                "[vim_keys] openstack = \"{}\": cannot create the key directory: {e}",
+                config.vim_keys.openstack.display()
+            )
+        })?;
+        // Barbican only when a driver is configured to keep its keys there. The service
+        // credentials come from `[ext_oauth2_auth]` (use_ext_oauth2_auth = True) or the
+        // `[keystone_authtoken]` service user, as Tacker's service context.
+        let barbican = if driver_cfg.openstack_use_barbican || driver_cfg.k8s_use_barbican {
+            BarbicanKeyManager::from_config(
+                &config.section("key_manager"),
+                &config.ext_oauth2_auth,
+                &config.section("keystone_authtoken"),
+                Arc::new(SystemClock),
+            )?
+            .map(|km| Arc::new(km) as Arc<dyn KeyManager>)
+        } else {
+            None
+        };
+        let drivers = registry(&driver_cfg, Arc::new(file_keys), barbican);
         Ok(Self {
             vims: VimState::new(store, drivers),
             config,
