@@ -48,8 +48,9 @@ pub fn build_app(state: &AppState, paste: &PasteApp) -> Result<Router, PipelineE
         };
         entries.push((prefix.clone(), svc));
     }
-    // The outer Router only records `OriginalUri` before the urlmap rewrites the path.
-    Ok(Router::new().fallback_service(UrlMap::new(entries)))
+    // The outer Router records `OriginalUri` before the urlmap rewrites the path, and serves
+    // the API description outside every pipeline (no token needed to read how to get one).
+    Ok(crate::sol::openapi_app().fallback_service(UrlMap::new(entries)))
 }
 
 fn build_app_service(state: &AppState, app: &AppDef) -> HttpService {

@@ -211,8 +211,15 @@ async fn guide_api_paste_ini_under_keystone_authenticates_every_composite() {
             r.headers
         );
     }
-    // `/` stays unauthenticated, as upstream.
+    // `/` stays unauthenticated, as upstream, and so does the API description.
     assert_eq!(get(&app, "/").await.status, StatusCode::OK);
+    let spec = get(&app, "/openapi.yaml").await;
+    assert_eq!(spec.status, StatusCode::OK);
+    assert!(
+        spec.body.starts_with("openapi: 3.1"),
+        "{}",
+        &spec.body[..40.min(spec.body.len())]
+    );
 }
 
 #[tokio::test]

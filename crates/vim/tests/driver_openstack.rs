@@ -329,7 +329,7 @@ async fn test_register_vim_auth_url_answers_404() {
 }
 
 #[tokio::test]
-async fn test_register_vim_invalid_cert_verify_is_internal() {
+async fn test_register_vim_invalid_cert_verify_is_bad_request() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
         .respond_with(ResponseTemplate::new(200))
@@ -340,12 +340,16 @@ async fn test_register_vim_invalid_cert_verify_is_internal() {
     let mut vim = openstack_vim(&server);
     vim.auth_cred.insert("cert_verify".into(), json!("yes"));
     let err = setup.register(&mut vim).await.unwrap_err();
-    assert!(matches!(err, VimError::Internal(_)), "{err:?}");
+    assert!(matches!(err, VimError::BadRequest(_)), "{err:?}");
+    assert_eq!(
+        err.to_string(),
+        "Invalid input for auth_cred. Reason: cert_verify 'yes' is not a valid boolean value."
+    );
     assert!(setup.key_files().is_empty());
 }
 
 #[tokio::test]
-async fn test_register_vim_unexpected_auth_cred_key_is_internal() {
+async fn test_register_vim_unexpected_auth_cred_key_is_bad_request() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
         .respond_with(ResponseTemplate::new(200))
@@ -355,7 +359,7 @@ async fn test_register_vim_unexpected_auth_cred_key_is_internal() {
     let mut vim = openstack_vim(&server);
     vim.auth_cred.insert("foo".into(), json!("bar"));
     let err = setup.register(&mut vim).await.unwrap_err();
-    assert!(matches!(err, VimError::Internal(_)), "{err:?}");
+    assert!(matches!(err, VimError::BadRequest(_)), "{err:?}");
     assert!(setup.key_files().is_empty());
 }
 

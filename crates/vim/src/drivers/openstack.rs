@@ -67,9 +67,10 @@ impl VimDriver for OpenStackDriver {
 
         let verify = match vim.auth_cred.get("cert_verify") {
             None => true,
+            // Upstream crashes (500 "Can't convert ... to Bool"); a client error here.
             Some(v) => str_to_bool(v).ok_or_else(|| {
-                VimError::Internal(format!(
-                    "Can't convert \"{}\" to Bool",
+                VimError::BadRequest(format!(
+                    "Invalid input for auth_cred. Reason: cert_verify '{}' is not a valid boolean value.",
                     super::pyvalue::py_str(v)
                 ))
             })?,
@@ -165,8 +166,9 @@ fn password_auth_body(cred: &Map<String, Value>) -> Result<Value, VimError> {
         .keys()
         .find(|k| k.as_str() != "cert_verify" && !PASSWORD_PLUGIN_ARGS.contains(&k.as_str()))
     {
-        return Err(VimError::Internal(format!(
-            "__init__() got an unexpected keyword argument '{unexpected}'"
+        // Upstream crashes (500, the plugin's TypeError); a client error here.
+        return Err(VimError::BadRequest(format!(
+            "Invalid input for auth_cred. Reason: '{unexpected}' is not a supported key of an OpenStack auth_cred."
         )));
     }
     let arg = |k: &str| cred.get(k).filter(|v| truthy(v)).cloned();
