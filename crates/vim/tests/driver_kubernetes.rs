@@ -541,3 +541,22 @@ async fn test_register_k8s_vim_drops_key_type_and_id_token() {
     assert_eq!(vim.auth_cred["key_type"], json!("barbican_key"));
     assert_ne!(vim.auth_cred["secret_uuid"], json!("forged"));
 }
+
+/// Issue 2 point 6: a secret that is not a string is a client error (upstream crashes with a
+/// generic 500 encrypting it), and no key is kept.
+#[tokio::test]
+async fn non_string_secret_is_bad_request_and_keeps_no_key() {
+    let server = k8s("Bearer t").await;
+    let setup = Setup::new(false, true, true);
+    let mut vim = k8s_vim(
+        &server.uri(),
+        json!({"bearer_token": "t", "client_secret": 5}),
+    );
+    let err = setup.register(&mut vim).await.unwrap_err();
+    assert!(matches!(err, VimError::BadRequest(_)), "{err:?}");
+    assert_eq!(
+        err.to_string(),
+        "Invalid input for auth_cred. Reason: client_secret must be a string."
+    );
+    assert_eq!(setup.barbican.len(), 0);
+}

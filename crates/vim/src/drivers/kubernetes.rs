@@ -323,8 +323,9 @@ async fn encode_vim_auth(vim: &mut Vim, keys: &KeyStore) -> Result<(), VimError>
     let encrypt = |name: &str, value: &Value| -> Result<Value, VimError> {
         match value {
             Value::String(s) => Ok(Value::String(key.encrypt(s.as_bytes()))),
-            _ => Err(VimError::Internal(format!(
-                "auth_cred.{name} is not a string"
+            // Upstream crashes encrypting a non-string secret; a client error.
+            _ => Err(VimError::BadRequest(format!(
+                "Invalid input for auth_cred. Reason: {name} must be a string."
             ))),
         }
     };

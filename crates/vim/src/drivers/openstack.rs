@@ -97,9 +97,10 @@ impl VimDriver for OpenStackDriver {
         // failure anywhere leaves no key behind.
         let password = match vim.auth_cred.get("password") {
             Some(Value::String(p)) => SecretString::from(p.as_str()),
+            // Upstream crashes encrypting a missing or non-string password; a client error.
             _ => {
-                return Err(VimError::Internal(
-                    "auth_cred has no password string to encrypt".to_owned(),
+                return Err(VimError::BadRequest(
+                    "Invalid input for auth_cred. Reason: password must be a string.".to_owned(),
                 ))
             }
         };
