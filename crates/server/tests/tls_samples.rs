@@ -40,7 +40,10 @@ fn render(name: &str, subst: &[(&str, String)]) -> String {
     }
     // Placeholders inside comments are documentation; only option lines must be complete.
     for line in text.lines().filter(|l| !l.trim_start().starts_with('#')) {
-        assert!(!line.contains('@'), "{name}: unreplaced placeholder in {line:?}");
+        assert!(
+            !line.contains('@'),
+            "{name}: unreplaced placeholder in {line:?}"
+        );
     }
     text
 }
@@ -65,7 +68,10 @@ async fn guide_samples_listener_modes() {
         ("@AUTHZ_HTTPS@", "https://127.0.0.1:8443".to_string()),
         ("@AUTHZ_HTTP@", "http://127.0.0.1:8080".to_string()),
         ("@CLIENT_ID@", "tacker_service".to_string()),
-        ("@CLIENT_SECRET@", "sPocbjFjQCmrPPAXY9IUOVNJ9Cw3rDw5".to_string()),
+        (
+            "@CLIENT_SECRET@",
+            "sPocbjFjQCmrPPAXY9IUOVNJ9Cw3rDw5".to_string(),
+        ),
     ];
 
     for (name, mode) in SAMPLES {
@@ -97,12 +103,16 @@ async fn guide_samples_listener_modes() {
             Mode::Mtls => {
                 let none = client_config(&ca.pem, None, BOTH_VERSIONS, &[b"http/1.1"]);
                 assert!(
-                    bounded(name, try_tls_get(srv.addr, none, "/")).await.is_err(),
+                    bounded(name, try_tls_get(srv.addr, none, "/"))
+                        .await
+                        .is_err(),
                     "{name}: served without a client certificate"
                 );
                 let forged = client_config(&ca.pem, Some(&stranger), BOTH_VERSIONS, &[b"http/1.1"]);
                 assert!(
-                    bounded(name, try_tls_get(srv.addr, forged, "/")).await.is_err(),
+                    bounded(name, try_tls_get(srv.addr, forged, "/"))
+                        .await
+                        .is_err(),
                     "{name}: served an untrusted client certificate"
                 );
                 let good = client_config(&ca.pem, Some(&client), BOTH_VERSIONS, &[b"http/1.1"]);
