@@ -24,6 +24,9 @@ use tacker_test_support::{
 use tokio::process::Command;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
+// The guide-shaped api-paste.ini (Tacker's shipped file with `external_oauth2_token` in every
+// `keystone =` line); `auth_strategy` picks the `noauth` or `keystone` pipelines.
+use tacker_test_support::GUIDE_API_PASTE as API_PASTE;
 
 /// Upper bound of one Python tool run (the schemathesis budget is well inside it).
 const TOOL_DEADLINE: Duration = Duration::from_secs(300);
@@ -32,96 +35,6 @@ const FUZZ_SECONDS: &str = "90";
 
 /// Kubernetes VIMs keep their Fernet key locally: no Barbican in these runs.
 const K8S_NO_BARBICAN: &str = "\n[k8s_vim]\nuse_barbican = False\n";
-
-/// Tacker's shipped api-paste.ini (the seven authenticated composites), with `authtoken`
-/// replaced by `external_oauth2_token` in every `keystone =` line as the operator guide says.
-/// `auth_strategy` picks the `noauth` or `keystone` pipelines.
-const API_PASTE: &str = "\
-[composite:tacker]
-use = egg:Paste#urlmap
-/: tackerversions
-/v1.0: tackerapi_v1_0
-/vnfpkgm/v1: vnfpkgmapi_v1
-/vnflcm: vnflcm_versions
-/vnflcm/v1: vnflcm_v1
-/vnflcm/v2: vnflcm_v2
-/vnffm/v1: vnffm_v1
-/vnfpm/v2: vnfpm_v2
-
-[composite:tackerapi_v1_0]
-use = call:tacker.auth:pipeline_factory
-noauth = request_id catch_errors extensions tackerapiapp_v1_0
-keystone = request_id catch_errors external_oauth2_token keystonecontext extensions tackerapiapp_v1_0
-
-[composite:vnfpkgmapi_v1]
-use = call:tacker.auth:pipeline_factory
-noauth = request_id catch_errors vnfpkgmapp_v1
-keystone = request_id catch_errors external_oauth2_token keystonecontext vnfpkgmapp_v1
-
-[composite:vnflcm_v1]
-use = call:tacker.auth:pipeline_factory
-noauth = request_id catch_errors vnflcmaapp_v1
-keystone = request_id catch_errors external_oauth2_token keystonecontext vnflcmaapp_v1
-
-[composite:vnflcm_v2]
-use = call:tacker.auth:pipeline_factory
-noauth = request_id catch_errors vnflcmaapp_v2
-keystone = request_id catch_errors external_oauth2_token keystonecontext vnflcmaapp_v2
-
-[composite:vnfpm_v2]
-use = call:tacker.auth:pipeline_factory
-noauth = request_id catch_errors vnfpmaapp_v2
-keystone = request_id catch_errors external_oauth2_token keystonecontext vnfpmaapp_v2
-
-[composite:vnflcm_versions]
-use = call:tacker.auth:pipeline_factory
-noauth = request_id catch_errors vnflcm_api_versions
-keystone = request_id catch_errors external_oauth2_token keystonecontext vnflcm_api_versions
-
-[composite:vnffm_v1]
-use = call:tacker.auth:pipeline_factory
-noauth = request_id catch_errors vnffmaapp_v1
-keystone = request_id catch_errors external_oauth2_token keystonecontext vnffmaapp_v1
-
-[filter:request_id]
-paste.filter_factory = oslo_middleware:RequestId.factory
-
-[filter:catch_errors]
-paste.filter_factory = oslo_middleware:CatchErrors.factory
-
-[filter:keystonecontext]
-paste.filter_factory = tacker.auth:TackerKeystoneContext.factory
-
-[filter:external_oauth2_token]
-paste.filter_factory = keystonemiddleware.external_oauth2_token:filter_factory
-
-[filter:extensions]
-paste.filter_factory = tacker.api.extensions:extension_middleware_factory
-
-[app:tackerversions]
-paste.app_factory = tacker.api.versions:Versions.factory
-
-[app:tackerapiapp_v1_0]
-paste.app_factory = tacker.api.v1.router:APIRouter.factory
-
-[app:vnfpkgmapp_v1]
-paste.app_factory = tacker.api.vnfpkgm.v1.router:VnfpkgmAPIRouter.factory
-
-[app:vnflcmaapp_v1]
-paste.app_factory = tacker.api.vnflcm.v1.router:VnflcmAPIRouter.factory
-
-[app:vnflcmaapp_v2]
-paste.app_factory = tacker.sol_refactored.api.router:VnflcmAPIRouterV2.factory
-
-[app:vnfpmaapp_v2]
-paste.app_factory = tacker.sol_refactored.api.router:VnfPmAPIRouterV2.factory
-
-[app:vnflcm_api_versions]
-paste.app_factory = tacker.sol_refactored.api.router:VnflcmVersions.factory
-
-[app:vnffmaapp_v1]
-paste.app_factory = tacker.sol_refactored.api.router:VnffmAPIRouterV1.factory
-";
 
 fn pytool(name: &str) -> PathBuf {
     let bin = repo_root().join(".venv/pytools/bin").join(name);
