@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use http::HeaderValue;
 use serde_json::{Map, Value};
+use tacker_common::py::truthy;
 
 use crate::options::MappingOptions;
 use crate::AuthError;
@@ -63,18 +64,6 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for AuthContext {
     }
 }
 
-/// Python truthiness of a JSON value.
-pub(crate) fn is_truthy(v: &Value) -> bool {
-    match v {
-        Value::Null => false,
-        Value::Bool(b) => *b,
-        Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
-        Value::String(s) => !s.is_empty(),
-        Value::Array(a) => !a.is_empty(),
-        Value::Object(o) => !o.is_empty(),
-    }
-}
-
 /// Resolve a mapping path. A name without `.` is a top-level claim; a dotted path walks
 /// nested objects. Unlike upstream, a missing or empty intermediate object makes the value
 /// absent: upstream would look the rest of the path up at the root (deliberate fix).
@@ -99,7 +88,7 @@ pub(crate) fn resolve<'a>(
     for seg in parents {
         match current.get(*seg) {
             Some(Value::Object(m)) => current = m,
-            Some(v) if is_truthy(v) => {
+            Some(v) if truthy(v) => {
                 return Err(AuthError::Forbidden(format!(
                     "{option} = \"{path}\": the claim \"{seg}\" is not an object"
                 )))
@@ -135,7 +124,7 @@ fn claim<'a>(
             Ok(None)
         };
     };
-    let value = resolve(root, option, path)?.filter(|v| is_truthy(v));
+    let value = resolve(root, option, path)?.filter(|v| truthy(v));
     let Some(value) = value else {
         return if required {
             Err(AuthError::Forbidden(format!(
@@ -217,8 +206,7 @@ pub(crate) fn map_claims(
             tacker_oauth2_client::options::not_set_message("mapping_roles", group),
         ));
     };
-    let (roles_header, is_admin) = match resolve(m, "mapping_roles", path)?.filter(|v| is_truthy(v))
-    {
+    let (roles_header, is_admin) = match resolve(m, "mapping_roles", path)?.filter(|v| truthy(v)) {
         None => {
             return Err(AuthError::Forbidden(format!(
                 "mapping_roles = \"{path}\": the claim is missing or empty"

@@ -5,6 +5,7 @@
 
 pub mod config;
 pub mod ini;
+pub mod py;
 mod pyjson;
 mod webob;
 

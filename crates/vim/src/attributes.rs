@@ -5,8 +5,8 @@
 use serde_json::{Map, Value};
 use tacker_auth::RequestContext;
 
-use crate::pyrepr::{py_bytes_repr, py_str};
 use crate::VimError;
+use tacker_common::py::{py_bytes_repr, py_str, truthy};
 
 /// One entry of `RESOURCE_ATTRIBUTE_MAP['vims']`.
 struct Attr {
@@ -100,18 +100,6 @@ pub fn parse_body(raw: &[u8]) -> Result<Option<Value>, VimError> {
     serde_json::from_slice(raw)
         .map(Some)
         .map_err(|_| VimError::MalformedRequestBody)
-}
-
-/// Python truthiness of a decoded JSON value.
-fn truthy(v: &Value) -> bool {
-    match v {
-        Value::Null => false,
-        Value::Bool(b) => *b,
-        Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
-        Value::String(s) => !s.is_empty(),
-        Value::Array(a) => !a.is_empty(),
-        Value::Object(o) => !o.is_empty(),
-    }
 }
 
 fn bad(msg: impl Into<String>) -> VimError {

@@ -9,7 +9,6 @@ pub mod error;
 mod mask;
 pub mod model;
 mod policy;
-mod pyrepr;
 pub mod store;
 pub mod vault;
 mod view;

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use reqwest::{Response, StatusCode};
 
-use super::pyvalue::repr_str;
+use tacker_common::py::{py_str, py_str_repr};
 
 /// Connection set-up limit for every call a driver makes (upstream has none; a VIM that
 /// never answers would hold the API request forever).
@@ -98,12 +98,10 @@ pub(crate) async fn keystoneauth_http_error(resp: Response) -> String {
     if is_json {
         if let Ok(json) = serde_json::from_slice::<serde_json::Value>(&body) {
             message = Some(match (json.get("error"), json.get("errors")) {
-                (Some(serde_json::Value::Object(error)), _) => {
-                    error.get("message").map(super::pyvalue::py_str)
-                }
+                (Some(serde_json::Value::Object(error)), _) => error.get("message").map(py_str),
                 (_, Some(serde_json::Value::Array(errors))) if json.is_object() => {
                     errors.first().map(|first| {
-                        let title = first.get("title").map(super::pyvalue::py_str);
+                        let title = first.get("title").map(py_str);
                         let title = title.unwrap_or_else(|| "None".to_owned());
                         if errors.len() > 1 {
                             format!("Multiple error responses, showing first only: {title}")
@@ -178,8 +176,8 @@ pub(crate) async fn k8s_api_exception(resp: Response) -> String {
         .map(|(name, value)| {
             format!(
                 "{}: {}",
-                repr_str(&title_case(name.as_str())),
-                repr_str(&String::from_utf8_lossy(value.as_bytes()))
+                py_str_repr(&title_case(name.as_str())),
+                py_str_repr(&String::from_utf8_lossy(value.as_bytes()))
             )
         })
         .collect::<Vec<_>>();
@@ -213,13 +211,13 @@ pub(crate) fn k8s_transport_error(url: &reqwest::Url, err: &reqwest::Error) -> S
         "HTTPConnectionPool"
     };
     let cause = if err.is_timeout() {
-        format!("ConnectTimeoutError({})", repr_str(&error_chain(err)))
+        format!("ConnectTimeoutError({})", py_str_repr(&error_chain(err)))
     } else if is_tls_failure(err) {
-        format!("SSLError({})", repr_str(&error_chain(err)))
+        format!("SSLError({})", py_str_repr(&error_chain(err)))
     } else {
         format!(
             "NewConnectionError({})",
-            repr_str(&format!(
+            py_str_repr(&format!(
                 "Failed to establish a new connection: {}",
                 error_chain(err)
             ))
@@ -227,7 +225,7 @@ pub(crate) fn k8s_transport_error(url: &reqwest::Url, err: &reqwest::Error) -> S
     };
     format!(
         "{pool}(host={}, port={}): Max retries exceeded with url: {} (Caused by {cause})",
-        repr_str(url.host_str().unwrap_or("")),
+        py_str_repr(url.host_str().unwrap_or("")),
         url.port_or_known_default().unwrap_or(0),
         url.path()
     )

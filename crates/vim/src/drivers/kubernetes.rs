@@ -12,11 +12,11 @@ use serde_json::{json, Map, Value};
 
 use super::http::{self, Tls};
 use super::keys::KeyStore;
-use super::pyvalue::{none_from_string, py_str, truthy};
 use super::VimDriver;
 use crate::model::Vim;
 use crate::vault::FernetKey;
 use crate::VimError;
+use tacker_common::py::{none_from_string, py_str, truthy};
 
 /// `oidc_utils.get_id_token_with_password_grant(timeout=20)`.
 const OIDC_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);

@@ -19,7 +19,6 @@ mod http;
 mod keys;
 mod kubernetes;
 mod openstack;
-mod pyvalue;
 
 use std::collections::HashMap;
 use std::path::PathBuf;

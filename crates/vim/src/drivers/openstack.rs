@@ -8,11 +8,11 @@ use serde_json::{json, Map, Value};
 
 use super::http::{self, Tls};
 use super::keys::KeyStore;
-use super::pyvalue::{str_to_bool, truthy};
 use super::VimDriver;
 use crate::model::Vim;
 use crate::vault::FernetKey;
 use crate::VimError;
+use tacker_common::py::{py_str, str_to_bool, truthy};
 
 /// The keyword arguments keystoneauth1's `identity.v3.Password` accepts; `auth_cred` is
 /// passed to it as `**kwargs` (minus `cert_verify`), so any other key is a `TypeError`.
@@ -71,7 +71,7 @@ impl VimDriver for OpenStackDriver {
             Some(v) => str_to_bool(v).ok_or_else(|| {
                 VimError::BadRequest(format!(
                     "Invalid input for auth_cred. Reason: cert_verify '{}' is not a valid boolean value.",
-                    super::pyvalue::py_str(v)
+                    py_str(v)
                 ))
             })?,
         };
@@ -196,7 +196,7 @@ fn password_auth_body(cred: &Map<String, Value>) -> Result<Value, VimError> {
         json!({ "methods": ["password"], "password": { "user": user } }),
     );
     let scope = if let Some(system) = arg("system_scope") {
-        let system = super::pyvalue::py_str(&system);
+        let system = py_str(&system);
         Some(json!({ "system": { system: true } }))
     } else if let Some(id) = arg("domain_id") {
         Some(json!({ "domain": { "id": id } }))
@@ -373,9 +373,9 @@ mod tests {
     }
 
     #[test]
-    fn unexpected_auth_cred_key_is_an_internal_error() {
+    fn unexpected_auth_cred_key_is_a_bad_request() {
         let err = password_auth_body(&cred(json!({"username": "u", "password": "p", "foo": 1})))
             .unwrap_err();
-        assert!(matches!(err, VimError::Internal(m) if m.contains("'foo'")));
+        assert!(matches!(err, VimError::BadRequest(m) if m.contains("'foo'")));
     }
 }

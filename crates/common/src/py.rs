@@ -1,6 +1,7 @@
-//! Python's `str()` / `repr()` of JSON-decoded values, as Tacker's validation messages render
-//! them with `%s` (`'None'`, `'True'`, `'{}'`, `'['default']'`) and as `request.body` appears
-//! in `Invalid format: b'...'`.
+//! Python value semantics of JSON-decoded values, as Tacker and keystonemiddleware apply
+//! them: `str()` / `repr()` (how `%s` renders values in validation messages, and
+//! `request.body` in `Invalid format: b'...'`), truthiness, and `tacker.common.utils`'
+//! `str_to_bool` / `none_from_string`.
 
 use serde_json::Value;
 
@@ -109,6 +110,39 @@ pub fn py_bytes_repr(bytes: &[u8]) -> String {
     out
 }
 
+/// Python `bool(value)` for a value decoded from JSON.
+pub fn truthy(value: &Value) -> bool {
+    match value {
+        Value::Null => false,
+        Value::Bool(b) => *b,
+        Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
+        Value::String(s) => !s.is_empty(),
+        Value::Array(a) => !a.is_empty(),
+        Value::Object(o) => !o.is_empty(),
+    }
+}
+
+/// `utils.str_to_bool`: a bool as is, `"True"/"true"/"False"/"false"`, anything else refused
+/// (upstream raises `ValueError`, a 500).
+pub fn str_to_bool(value: &Value) -> Option<bool> {
+    match value {
+        Value::Bool(b) => Some(*b),
+        Value::String(s) if s == "True" || s == "true" => Some(true),
+        Value::String(s) if s == "False" || s == "false" => Some(false),
+        _ => None,
+    }
+}
+
+/// `utils.none_from_string`: the string, unless it is one of the spellings of "nothing".
+pub fn none_from_string(value: Option<&Value>) -> Option<&str> {
+    match value {
+        Some(Value::String(s)) if !["", "None", "NONE", "null", "NULL"].contains(&s.as_str()) => {
+            Some(s)
+        }
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -141,5 +175,51 @@ mod tests {
         assert_eq!(py_bytes_repr(b"[1]"), "b'[1]'");
         assert_eq!(py_bytes_repr(b"\"x\""), "b'\"x\"'");
         assert_eq!(py_bytes_repr("é\n".as_bytes()), "b'\\xc3\\xa9\\n'");
+    }
+
+    #[test]
+    fn truthiness_as_python() {
+        for v in [
+            json!(null),
+            json!(false),
+            json!(0),
+            json!(0.0),
+            json!(""),
+            json!([]),
+            json!({}),
+        ] {
+            assert!(!truthy(&v), "{v}");
+        }
+        for v in [
+            json!(true),
+            json!(1),
+            json!("0"),
+            json!("False"),
+            json!([0]),
+            json!({"a": 1}),
+        ] {
+            assert!(truthy(&v), "{v}");
+        }
+    }
+
+    #[test]
+    fn str_to_bool_as_upstream() {
+        assert_eq!(str_to_bool(&json!("True")), Some(true));
+        assert_eq!(str_to_bool(&json!("true")), Some(true));
+        assert_eq!(str_to_bool(&json!(false)), Some(false));
+        assert_eq!(str_to_bool(&json!("False")), Some(false));
+        assert_eq!(str_to_bool(&json!("TRUE")), None);
+        assert_eq!(str_to_bool(&json!("1")), None);
+        assert_eq!(str_to_bool(&json!(null)), None);
+    }
+
+    #[test]
+    fn none_from_string_as_upstream() {
+        for v in ["", "None", "NONE", "null", "NULL"] {
+            assert_eq!(none_from_string(Some(&json!(v))), None);
+        }
+        assert_eq!(none_from_string(None), None);
+        assert_eq!(none_from_string(Some(&json!("none"))), Some("none"));
+        assert_eq!(none_from_string(Some(&json!("PEM"))), Some("PEM"));
     }
 }
