@@ -403,13 +403,12 @@ async fn delete(
     let driver = state
         .driver(&vim.vim_type)
         .ok_or_else(|| VimError::Internal(format!("no driver for VIM type {:?}", vim.vim_type)))?;
-    // Deliberate ordering fix: soft delete first, key second. Upstream removes the key before
-    // the database write, so a failed write leaves a live VIM without its key; here a failed
-    // key removal only leaves an unused key behind (logged).
+    // The key goes first, as upstream: if the key manager cannot be reached the VIM stays in
+    // place, usable, and the caller is told (500 KeyManagerError); no secret is orphaned.
+    // Removing a key that is already gone succeeds, so a DELETE retried after a failed
+    // database write completes.
+    driver.deregister(&vim).await?;
     state.store.soft_delete(id, Utc::now().naive_utc()).await?;
-    if let Err(e) = driver.deregister(&vim).await {
-        tracing::warn!(vim_id = %id, error = %e, "VIM deleted but its key could not be removed");
-    }
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

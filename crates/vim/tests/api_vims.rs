@@ -634,6 +634,29 @@ async fn test_delete_vim() {
     assert_eq!(app.openstack.key_count(), 0);
 }
 
+/// Issue 5 point 2: a delete that cannot reach the key manager leaves the VIM in place and
+/// says so (500 `KeyManagerError`); once it is back the same delete succeeds.
+#[tokio::test]
+async fn delete_with_key_manager_down_keeps_the_vim_and_says_so() {
+    let app = TestApp::new().await;
+    let id = app.create(&member("p1"), k8s_bearer_vim("k")).await;
+    let uri = format!("/vims/{id}");
+    *app.kubernetes.key_manager_down.lock().unwrap() = true;
+    let r = app.delete(&member("p1"), &uri).await;
+    assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR, "{}", r.body);
+    assert_eq!(r.error().0, "KeyManagerError");
+    assert_eq!(app.get(&member("p1"), &uri).await.status, StatusCode::OK);
+    assert_eq!(app.kubernetes.key_count(), 1);
+    *app.kubernetes.key_manager_down.lock().unwrap() = false;
+    let r = app.delete(&member("p1"), &uri).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    assert_eq!(app.kubernetes.key_count(), 0);
+    assert_eq!(
+        app.get(&member("p1"), &uri).await.status,
+        StatusCode::NOT_FOUND
+    );
+}
+
 #[tokio::test]
 async fn test_update_vim() {
     let app = TestApp::new().await;

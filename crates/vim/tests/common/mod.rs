@@ -49,6 +49,8 @@ pub struct FakeDriver {
     pub calls: Mutex<Vec<Call>>,
     /// Keys that currently exist: `file:<vim_id>` or `secret:<uuid>`.
     pub keys: Mutex<HashSet<String>>,
+    /// When set, removing a key fails as an unreachable key manager does.
+    pub key_manager_down: Mutex<bool>,
 }
 
 impl FakeDriver {
@@ -58,6 +60,7 @@ impl FakeDriver {
             reach: Mutex::new(Reach::Ok),
             calls: Mutex::new(Vec::new()),
             keys: Mutex::new(HashSet::new()),
+            key_manager_down: Mutex::new(false),
         })
     }
 
@@ -172,6 +175,11 @@ impl VimDriver for FakeDriver {
 
     async fn deregister(&self, vim: &Vim) -> Result<(), VimError> {
         self.record("deregister", vim);
+        if *self.key_manager_down.lock().unwrap() {
+            return Err(VimError::KeyManager(
+                "Unable to establish connection to the key manager".into(),
+            ));
+        }
         if let Some(k) = Self::key_of(vim) {
             self.keys.lock().unwrap().remove(&k);
         }
