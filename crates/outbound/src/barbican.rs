@@ -152,6 +152,8 @@ impl BarbicanKeyManager {
         let options = KeyManagerOptions::from_section(key_manager);
         if use_ext_oauth2_auth(ext_oauth2_auth).map_err(|e| e.to_string())? {
             let source = TokenSource::new(ext_oauth2_auth, clock).map_err(|e| e.to_string())?;
+            // private_key_jwt: the key is read once here and again on each SIGHUP.
+            source.spawn_reload_on_sighup();
             return Self::new(options, ServiceAuth::ExtOAuth2(source)).map(Some);
         }
         match KeystoneOptions::from_section(keystone_authtoken) {
