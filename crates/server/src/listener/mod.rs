@@ -231,7 +231,10 @@ impl Listener {
         builder
             .http1()
             .timer(TokioTimer::new())
-            .header_read_timeout(HEADER_READ_TIMEOUT);
+            .header_read_timeout(HEADER_READ_TIMEOUT)
+            // HTTP/1 header names as Tacker's eventlet server writes them
+            // (`Content-Type`, `X-Openstack-Request-Id`); names are case-insensitive anyway.
+            .title_case_headers(true);
         builder.http2().timer(TokioTimer::new());
         let builder = Arc::new(builder);
         let graceful = GracefulShutdown::new();
