@@ -1,10 +1,11 @@
 //! Storage of VIMs (`vims` + `vimauths`, spec §2.13) behind one engine-agnostic contract.
 //!
 //! Callers only see [`VimStore`]; the SQL of each engine stays in its own module
-//! (`sqlite`, and PostgreSQL later), and every constraint that concurrent requests could
+//! (`sqlite`, `postgres`), and every constraint that concurrent requests could
 //! break (unique live name per tenant, one live default per tenant) is enforced by the
 //! database, not by a check-then-insert in code.
 
+mod postgres;
 mod sqlite;
 
 use std::sync::Arc;
@@ -15,6 +16,7 @@ use chrono::NaiveDateTime;
 use crate::model::Vim;
 use crate::VimError;
 
+pub use postgres::PostgresVimStore;
 pub use sqlite::SqliteVimStore;
 
 /// Whose VIMs a request may see (Tacker's SQL tenant scoping, spec §2.5).
@@ -151,17 +153,35 @@ pub trait VimStore: Send + Sync {
 /// Open the database named by `[database] connection` (oslo.db URL) and apply migrations.
 ///
 /// `sqlite:///relative.db`, `sqlite:////absolute.db` (file created if missing, WAL,
-/// busy timeout) and `sqlite://` (in-memory, one shared connection).
+/// busy timeout) and `sqlite://` (in-memory, one shared connection);
+/// `postgresql://user:password@host:port/db` (also `postgres://` and
+/// `postgresql+psycopg2://`, the driver part ignored).
 pub async fn connect(url: &str) -> Result<Arc<dyn VimStore>, VimError> {
+    if let Some(pg_url) = postgres_url(url) {
+        return Ok(Arc::new(PostgresVimStore::connect(&pg_url).await?));
+    }
     match sqlite_target(url) {
         Some(SqliteTarget::Memory) => Ok(Arc::new(SqliteVimStore::in_memory().await?)),
         Some(SqliteTarget::File(path)) => Ok(Arc::new(SqliteVimStore::open(&path).await?)),
         None => {
             let scheme = url.split(':').next().unwrap_or("");
             Err(VimError::Internal(format!(
-                "unsupported database connection scheme {scheme:?} (supported: sqlite)"
+                "unsupported database connection scheme {scheme:?} \
+                 (supported: sqlite, postgresql)"
             )))
         }
+    }
+}
+
+/// oslo.db / SQLAlchemy name PostgreSQL `postgresql[+driver]://` (`postgres://` is accepted
+/// too); the driver (`psycopg2`, ...) names a Python module and means nothing here. The rest
+/// is a libpq URL, handed on as `postgres://...`.
+fn postgres_url(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let dialect = scheme.split('+').next().unwrap_or(scheme);
+    match dialect.to_ascii_lowercase().as_str() {
+        "postgresql" | "postgres" => Some(format!("postgres://{rest}")),
+        _ => None,
     }
 }
 
@@ -205,6 +225,26 @@ mod tests {
             Some(SqliteTarget::File("/var/lib/tacker/tacker.db".into()))
         );
         assert_eq!(sqlite_target("mysql+pymysql://u@h/tacker"), None);
+    }
+
+    #[test]
+    fn oslo_db_postgresql_urls() {
+        assert_eq!(
+            postgres_url("postgresql://tacker@db:5432/tacker").as_deref(),
+            Some("postgres://tacker@db:5432/tacker")
+        );
+        assert_eq!(
+            postgres_url("postgresql+psycopg2://tacker:pw@db/tacker?client_encoding=utf8")
+                .as_deref(),
+            Some("postgres://tacker:pw@db/tacker?client_encoding=utf8")
+        );
+        assert_eq!(
+            postgres_url("postgres://u@127.0.0.1/test").as_deref(),
+            Some("postgres://u@127.0.0.1/test")
+        );
+        assert_eq!(postgres_url("mysql+pymysql://u@h/tacker"), None);
+        assert_eq!(postgres_url("sqlite:///tacker.db"), None);
+        assert_eq!(postgres_url("postgresql"), None);
     }
 
     #[test]
