@@ -6,6 +6,7 @@
 //! database, not by a check-then-insert in code.
 
 mod postgres;
+mod row;
 mod sqlite;
 
 use std::sync::Arc;

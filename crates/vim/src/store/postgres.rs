@@ -11,10 +11,10 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{NaiveDate, NaiveDateTime, Timelike};
-use serde_json::{Map, Value};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 use sqlx::{Postgres, QueryBuilder, Row};
 
+use super::row::{decode_vim, internal, json_text, Timestamps, SELECT};
 use super::{FilterValue, Scope, VimColumn, VimFilter, VimStore};
 use crate::model::Vim;
 use crate::VimError;
@@ -117,65 +117,22 @@ impl PostgresVimStore {
     }
 }
 
-fn internal(e: impl std::fmt::Display) -> VimError {
-    VimError::Internal(format!("database: {e}"))
-}
-
 /// `created_at` / `updated_at` keep whole seconds, as on Tacker's MariaDB DATETIME columns
 /// (and the SQLite store); truncated, since PostgreSQL's `timestamp(0)` would round.
 fn whole_seconds(t: &NaiveDateTime) -> NaiveDateTime {
     t.with_nanosecond(0).unwrap_or(*t)
 }
 
-fn json_text(v: &Map<String, Value>) -> String {
-    serde_json::to_string(v).unwrap_or_else(|_| "{}".to_owned())
-}
-
-fn parse_map(s: Option<String>) -> Result<Map<String, Value>, VimError> {
-    match s {
-        None => Ok(Map::new()),
-        Some(s) => match serde_json::from_str::<Value>(&s).map_err(internal)? {
-            Value::Object(o) => Ok(o),
-            _ => Ok(Map::new()),
-        },
-    }
-}
-
-const SELECT: &str = "SELECT v.id, v.type, v.tenant_id, v.name, v.description, v.placement_attr, \
-    v.shared, v.is_default, v.created_at, v.updated_at, v.deleted_at, v.extra, \
-    a.password, a.auth_url, a.vim_project, a.auth_cred \
-    FROM vims v JOIN vimauths a ON a.vim_id = v.id";
-
 fn row_to_vim(row: &PgRow) -> Result<Vim, VimError> {
     let deleted_at: NaiveDateTime = row.try_get("deleted_at").map_err(internal)?;
-    let placement: Option<String> = row.try_get("placement_attr").map_err(internal)?;
-    let placement_attr = match placement {
-        None => None,
-        Some(s) => Some(serde_json::from_str(&s).map_err(internal)?),
-    };
     let created_at: Option<NaiveDateTime> = row.try_get("created_at").map_err(internal)?;
-    Ok(Vim {
-        id: row.try_get("id").map_err(internal)?,
-        vim_type: row.try_get("type").map_err(internal)?,
-        tenant_id: row.try_get("tenant_id").map_err(internal)?,
-        name: row.try_get("name").map_err(internal)?,
-        description: row
-            .try_get::<Option<String>, _>("description")
-            .map_err(internal)?
-            .unwrap_or_default(),
-        placement_attr,
-        shared: row.try_get("shared").map_err(internal)?,
-        is_default: row.try_get("is_default").map_err(internal)?,
+    let ts = Timestamps {
         created_at: created_at
             .ok_or_else(|| VimError::Internal("database: vims.created_at is NULL".into()))?,
         updated_at: row.try_get("updated_at").map_err(internal)?,
         deleted_at: (deleted_at != live()).then_some(deleted_at),
-        extra: parse_map(row.try_get("extra").map_err(internal)?)?,
-        auth_url: row.try_get("auth_url").map_err(internal)?,
-        vim_project: parse_map(row.try_get("vim_project").map_err(internal)?)?,
-        auth_cred: parse_map(row.try_get("auth_cred").map_err(internal)?)?,
-        password: row.try_get("password").map_err(internal)?,
-    })
+    };
+    decode_vim(row, ts)
 }
 
 fn push_scope(qb: &mut QueryBuilder<'_, Postgres>, scope: &Scope) {

@@ -1,0 +1,78 @@
+//! What both engines share when reading and writing rows: the joined `vims` + `vimauths`
+//! select, JSON text columns, and assembling a [`Vim`] from a row. Only the timestamp columns
+//! differ by engine (text on SQLite, `timestamp` on PostgreSQL), so each engine decodes those
+//! and hands them in.
+
+use chrono::NaiveDateTime;
+use serde_json::{Map, Value};
+use sqlx::{ColumnIndex, Decode, Row, Type};
+
+use crate::model::Vim;
+use crate::VimError;
+
+/// The joined row of one VIM; engines append their own `WHERE` / `ORDER BY`.
+pub(super) const SELECT: &str = "SELECT v.id, v.type, v.tenant_id, v.name, v.description, \
+    v.placement_attr, v.shared, v.is_default, v.created_at, v.updated_at, v.deleted_at, \
+    v.extra, a.password, a.auth_url, a.vim_project, a.auth_cred \
+    FROM vims v JOIN vimauths a ON a.vim_id = v.id";
+
+/// A database failure as the generic 500 (the cause is logged, never sent).
+pub(super) fn internal(e: impl std::fmt::Display) -> VimError {
+    VimError::Internal(format!("database: {e}"))
+}
+
+/// A JSON object column as stored (Tacker keeps these as JSON text).
+pub(super) fn json_text(v: &Map<String, Value>) -> String {
+    serde_json::to_string(v).unwrap_or_else(|_| "{}".to_owned())
+}
+
+fn parse_map(s: Option<String>) -> Result<Map<String, Value>, VimError> {
+    match s {
+        None => Ok(Map::new()),
+        Some(s) => match serde_json::from_str::<Value>(&s).map_err(internal)? {
+            Value::Object(o) => Ok(o),
+            _ => Ok(Map::new()),
+        },
+    }
+}
+
+/// The row's timestamps, decoded by the engine; `deleted_at` is `None` for a live row.
+pub(super) struct Timestamps {
+    pub created_at: NaiveDateTime,
+    pub updated_at: Option<NaiveDateTime>,
+    pub deleted_at: Option<NaiveDateTime>,
+}
+
+/// Assemble a [`Vim`] from a [`SELECT`] row and its engine-decoded timestamps.
+pub(super) fn decode_vim<R>(row: &R, ts: Timestamps) -> Result<Vim, VimError>
+where
+    R: Row,
+    for<'c> &'c str: ColumnIndex<R>,
+    for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> bool: Decode<'r, R::Database> + Type<R::Database>,
+{
+    let text = |c: &str| -> Result<String, VimError> { row.try_get(c).map_err(internal) };
+    let opt_text =
+        |c: &str| -> Result<Option<String>, VimError> { row.try_get(c).map_err(internal) };
+    let placement_attr = opt_text("placement_attr")?
+        .map(|s| serde_json::from_str(&s).map_err(internal))
+        .transpose()?;
+    Ok(Vim {
+        id: text("id")?,
+        vim_type: text("type")?,
+        tenant_id: text("tenant_id")?,
+        name: text("name")?,
+        description: opt_text("description")?.unwrap_or_default(),
+        placement_attr,
+        shared: row.try_get("shared").map_err(internal)?,
+        is_default: row.try_get("is_default").map_err(internal)?,
+        created_at: ts.created_at,
+        updated_at: ts.updated_at,
+        deleted_at: ts.deleted_at,
+        extra: parse_map(opt_text("extra")?)?,
+        auth_url: text("auth_url")?,
+        vim_project: parse_map(opt_text("vim_project")?)?,
+        auth_cred: parse_map(opt_text("auth_cred")?)?,
+        password: opt_text("password")?,
+    })
+}
