@@ -1,5 +1,6 @@
 # Production image of tacker-server (Rust). Build: docker build -t tacker-server .
-FROM rust:1-bookworm AS build
+# The Rust release CI tests with; dependency versions come from the exact pins in Cargo.toml.
+FROM rust:1.95-bookworm AS build
 WORKDIR /src
 COPY . .
 RUN cargo build --release -p tacker-server

@@ -90,7 +90,7 @@ async fn tls12_and_tls13_accepted_with_modern_suites() {
         assert_eq!(conn.protocol_version(), Some(expected));
         let suite = conn.negotiated_cipher_suite().unwrap().suite();
         assert!(
-            rustls::crypto::ring::DEFAULT_CIPHER_SUITES
+            rustls::crypto::aws_lc_rs::DEFAULT_CIPHER_SUITES
                 .iter()
                 .any(|s| s.suite() == suite),
             "{suite:?}"

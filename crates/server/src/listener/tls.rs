@@ -96,8 +96,8 @@ fn log_loaded(files: &TlsFiles, loaded: &LoadedCertificate, what: &str) {
     );
 }
 
-/// Build the rustls configuration: TLS 1.2 and 1.3 only, the ring provider's default
-/// (AEAD, forward-secret) cipher suites, ALPN h2 then http/1.1, and with `ssl_ca_file` a
+/// Build the rustls configuration: TLS 1.2 and 1.3 only, the aws-lc-rs provider's default
+/// (AEAD, forward-secret) cipher suites and key exchange groups (X25519MLKEM768 preferred), ALPN h2 then http/1.1, and with `ssl_ca_file` a
 /// verifier that requires a client certificate chaining to those CAs (Tacker:
 /// `ssl.CERT_REQUIRED` with `ca_certs = ssl_ca_file`).
 pub(crate) fn build(
@@ -124,7 +124,7 @@ pub(crate) fn build(
         None => None,
     };
 
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let provider = Arc::new(provider());
     let builder = ServerConfig::builder_with_provider(provider.clone())
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
         .map_err(|e| ListenerError::Tls {
@@ -169,6 +169,13 @@ pub(crate) fn build(
 
     let loaded = describe(&leaf, client_cas, &files.cert_file)?;
     Ok((Arc::new(config), loaded))
+}
+
+/// The crypto provider of every listener: aws-lc-rs, the provider rustls recommends (its ring
+/// provider is deprecated for lacking post-quantum key exchange). Its default cipher suites are
+/// the same nine AEAD suites, in the same order, that the ring provider offered.
+fn provider() -> rustls::crypto::CryptoProvider {
+    rustls::crypto::aws_lc_rs::default_provider()
 }
 
 fn read_existing(file: &ConfiguredPath, option: &'static str) -> Result<Vec<u8>, ListenerError> {
@@ -244,4 +251,34 @@ fn describe(
         der: leaf.to_vec(),
         client_cas,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::provider;
+
+    /// TLS 1.3 and ECDHE TLS 1.2 AEAD suites only, strongest first: the set and order the
+    /// listener has always offered (rustls' ring provider before it was deprecated).
+    #[test]
+    fn cipher_suites_are_the_nine_aead_suites_in_order() {
+        let names: Vec<String> = provider()
+            .cipher_suites
+            .iter()
+            .map(|s| format!("{:?}", s.suite()))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "TLS13_AES_256_GCM_SHA384",
+                "TLS13_AES_128_GCM_SHA256",
+                "TLS13_CHACHA20_POLY1305_SHA256",
+                "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+                "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+                "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
+                "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+                "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+                "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
+            ]
+        );
+    }
 }

@@ -299,7 +299,7 @@ pub fn loopback0() -> SocketAddr {
 // Clients
 
 fn provider() -> Arc<rustls::crypto::CryptoProvider> {
-    Arc::new(rustls::crypto::ring::default_provider())
+    Arc::new(rustls::crypto::aws_lc_rs::default_provider())
 }
 
 /// A rustls client trusting `ca_pem`, presenting `identity` if given, offering `alpn`.
