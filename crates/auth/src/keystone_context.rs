@@ -10,7 +10,7 @@ use axum::response::Response;
 use http::{HeaderMap, Request, StatusCode};
 use tower::{Layer, Service};
 
-use crate::context::{RequestContext, RequestId};
+use tacker_common::{RequestContext, RequestId};
 
 /// WebOb `HTTPUnauthorized.explanation`, CRLFs included.
 const UNAUTHORIZED_EXPLANATION: &str =

@@ -18,7 +18,9 @@ use tacker_oauth2_client::{build_http_client, ClientAuthenticator, OAuth2Client}
 use crate::cache::{cache_key, CacheLimits, Cached, Entry, TokenCache};
 use crate::mapping::{expires_at, map_claims, AuthContext, Scope};
 use crate::options::{ExtOAuth2Options, MappingOptions};
-use crate::{AuthError, Clock, PeerCertificate, RequestId, SystemClock};
+use tacker_common::{PeerCertificate, RequestId};
+
+use crate::{AuthError, Clock, SystemClock};
 
 /// Identity headers a client could spoof, removed from every request before anything else
 /// (auth_token `remove_auth_headers`, plus `OpenStack-System-Scope`, which upstream forgets:

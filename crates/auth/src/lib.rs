@@ -5,7 +5,6 @@
 //! certificate-bound tokens).
 
 mod cache;
-mod context;
 mod error;
 mod keystone_context;
 mod layer;
@@ -13,7 +12,6 @@ mod mapping;
 mod options;
 
 pub use cache::{cache_key, memcache_key, CacheLimits};
-pub use context::{PeerCertificate, RequestContext, RequestId};
 pub use error::AuthError;
 pub use keystone_context::{context_from_headers, KeystoneContext, KeystoneContextLayer};
 pub use layer::{ExternalOAuth2Layer, ExternalOAuth2Service};

@@ -143,6 +143,29 @@ pub fn none_from_string(value: Option<&Value>) -> Option<&str> {
     }
 }
 
+/// An error and its causes, `": "`-separated, as Python prints chained exceptions inline
+/// (how keystoneauth1 and urllib3 render the failure of a request that got no answer).
+pub fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+/// Whether a failed request failed in its TLS handshake (Python raises `SSLError` for those,
+/// a connection error otherwise).
+pub fn is_tls_failure(err: &(dyn std::error::Error + 'static)) -> bool {
+    let chain = error_chain(err).to_ascii_lowercase();
+    chain.contains("certificate") || chain.contains("tls") || chain.contains("handshake")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,11 +1,12 @@
-//! VIM Fernet keys in Barbican: Tacker's `tacker/keymgr/barbican_key_manager.py` with the
-//! service context of `tacker.context.generate_tacker_service_context()`.
+//! Barbican opaque secrets, as Tacker's `tacker/keymgr/barbican_key_manager.py` stores VIM
+//! Fernet keys there, with the service context of
+//! `tacker.context.generate_tacker_service_context()`. What a secret is for (a VIM's key) is
+//! the caller's business: the server adapts this client to the VIM registry's key manager.
 
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use base64::Engine as _;
 use reqwest::header::{HeaderValue, ACCEPT, AUTHORIZATION};
 use reqwest::StatusCode;
@@ -15,8 +16,8 @@ use serde_json::json;
 use tacker_common::config::Section;
 use tacker_oauth2_client::options::read_str;
 use tacker_oauth2_client::Clock;
-use tacker_vim::{KeyManager, KeyRef, VimError};
 
+use crate::error::BarbicanError;
 use crate::keystone::{KeystoneClient, KeystoneOptions};
 use crate::token::{use_ext_oauth2_auth, AccessToken, TokenSource};
 
@@ -62,11 +63,9 @@ impl ServiceAuth {
         ext_oauth2_auth: &Section,
         keystone_authtoken: &Section,
         clock: Arc<dyn Clock>,
-    ) -> Result<Self, String> {
-        if use_ext_oauth2_auth(ext_oauth2_auth).map_err(|e| e.to_string())? {
-            Ok(Self::ExtOAuth2(
-                TokenSource::new(ext_oauth2_auth, clock).map_err(|e| e.to_string())?,
-            ))
+    ) -> Result<Self, BarbicanError> {
+        if use_ext_oauth2_auth(ext_oauth2_auth)? {
+            Ok(Self::ExtOAuth2(TokenSource::new(ext_oauth2_auth, clock)?))
         } else {
             let options = KeystoneOptions::from_section(keystone_authtoken)?;
             Ok(Self::Keystone(KeystoneClient::new(
@@ -79,7 +78,7 @@ impl ServiceAuth {
 }
 
 /// The plain HTTP client for Barbican and Keystone: system roots, no redirects.
-pub fn default_http_client() -> Result<reqwest::Client, String> {
+pub fn default_http_client() -> Result<reqwest::Client, BarbicanError> {
     reqwest::Client::builder()
         .use_rustls_tls()
         .redirect(reqwest::redirect::Policy::none())
@@ -90,7 +89,7 @@ pub fn default_http_client() -> Result<reqwest::Client, String> {
             " tacker-outbound"
         ))
         .build()
-        .map_err(|e| format!("cannot build the HTTP client for Barbican: {e}"))
+        .map_err(|e| BarbicanError::HttpClient(e.to_string()))
 }
 
 /// The credential one call was made with (so a 401 invalidates exactly that one).
@@ -99,18 +98,17 @@ enum Credential {
     Keystone(AccessToken),
 }
 
-/// [`KeyManager`] keeping VIM keys as Barbican opaque secrets
-/// (`key_type: barbican_key`, `secret_uuid`).
+/// Stores, reads and deletes Barbican opaque secrets with the service credential.
 #[derive(Clone)]
-pub struct BarbicanKeyManager {
+pub struct BarbicanClient {
     options: Arc<KeyManagerOptions>,
     auth: ServiceAuth,
     http: reqwest::Client,
 }
 
-impl fmt::Debug for BarbicanKeyManager {
+impl fmt::Debug for BarbicanClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("BarbicanKeyManager")
+        f.debug_struct("BarbicanClient")
             .field("options", &self.options)
             .field("auth", &self.auth)
             .finish_non_exhaustive()
@@ -122,11 +120,11 @@ struct SecretRef {
     secret_ref: String,
 }
 
-impl BarbicanKeyManager {
-    /// A key manager for `options`, authenticating with `auth`. An empty
-    /// `barbican_endpoint` in external mode is reported by every call, as upstream does
-    /// (`KeyManagerError`), and warned about here.
-    pub fn new(options: KeyManagerOptions, auth: ServiceAuth) -> Result<Self, String> {
+impl BarbicanClient {
+    /// A client for `options`, authenticating with `auth`. An empty `barbican_endpoint` in
+    /// external mode is reported by every call, as upstream does (`KeyManagerError`), and
+    /// warned about here.
+    pub fn new(options: KeyManagerOptions, auth: ServiceAuth) -> Result<Self, BarbicanError> {
         if matches!(auth, ServiceAuth::ExtOAuth2(_)) && options.barbican_endpoint.is_none() {
             tracing::warn!("[key_manager] barbican_endpoint is not set: every Barbican call will fail while [ext_oauth2_auth] use_ext_oauth2_auth is true");
         }
@@ -148,10 +146,10 @@ impl BarbicanKeyManager {
         ext_oauth2_auth: &Section,
         keystone_authtoken: &Section,
         clock: Arc<dyn Clock>,
-    ) -> Result<Option<Self>, String> {
+    ) -> Result<Option<Self>, BarbicanError> {
         let options = KeyManagerOptions::from_section(key_manager);
-        if use_ext_oauth2_auth(ext_oauth2_auth).map_err(|e| e.to_string())? {
-            let source = TokenSource::new(ext_oauth2_auth, clock).map_err(|e| e.to_string())?;
+        if use_ext_oauth2_auth(ext_oauth2_auth)? {
+            let source = TokenSource::new(ext_oauth2_auth, clock)?;
             // private_key_jwt: the key is read once here and again on each SIGHUP.
             source.spawn_reload_on_sighup();
             return Self::new(options, ServiceAuth::ExtOAuth2(source)).map(Some);
@@ -185,23 +183,19 @@ impl BarbicanKeyManager {
         }
     }
 
-    async fn credential(&self) -> Result<(Credential, String), VimError> {
+    async fn credential(&self) -> Result<(Credential, String), BarbicanError> {
         match &self.auth {
             ServiceAuth::ExtOAuth2(source) => {
-                let endpoint = self.options.barbican_endpoint.clone().ok_or_else(|| {
-                    VimError::KeyManager(
-                        "The value is required for option barbican_endpoint in group [key_manager]"
-                            .into(),
-                    )
-                })?;
-                let token = source
-                    .token()
-                    .await
-                    .map_err(|e| VimError::KeyManager(e.to_string()))?;
+                let endpoint = self
+                    .options
+                    .barbican_endpoint
+                    .clone()
+                    .ok_or(BarbicanError::MissingEndpoint)?;
+                let token = source.token().await?;
                 Ok((Credential::Bearer(token), endpoint))
             }
             ServiceAuth::Keystone(keystone) => {
-                let session = keystone.session().await.map_err(VimError::KeyManager)?;
+                let session = keystone.session().await?;
                 Ok((Credential::Keystone(session.token), session.endpoint))
             }
         }
@@ -226,7 +220,7 @@ impl BarbicanKeyManager {
         &self,
         what: &str,
         build: impl Fn(&str) -> reqwest::RequestBuilder,
-    ) -> Result<reqwest::Response, VimError> {
+    ) -> Result<reqwest::Response, BarbicanError> {
         let mut retried = false;
         loop {
             let (credential, endpoint) = self.credential().await?;
@@ -234,23 +228,18 @@ impl BarbicanKeyManager {
             request = match &credential {
                 Credential::Bearer(t) => match t.bearer() {
                     Some(v) => request.header(AUTHORIZATION, v),
-                    None => {
-                        return Err(VimError::KeyManager(
-                            "the access token cannot be sent in a header".into(),
-                        ))
-                    }
+                    None => return Err(BarbicanError::NotAHeader("access token")),
                 },
                 Credential::Keystone(t) => {
-                    let mut v = HeaderValue::from_str(t.expose()).map_err(|_| {
-                        VimError::KeyManager("the Keystone token cannot be sent in a header".into())
-                    })?;
+                    let mut v = HeaderValue::from_str(t.expose())
+                        .map_err(|_| BarbicanError::NotAHeader("Keystone token"))?;
                     v.set_sensitive(true);
                     request.header("X-Auth-Token", v)
                 }
             };
             let response = request.send().await.map_err(|e| {
                 tracing::error!("Error {what}: {e}");
-                VimError::KeyManager(transport_reason(&e))
+                BarbicanError::Transport(transport_reason(&e))
             })?;
             if response.status() == StatusCode::UNAUTHORIZED && !retried {
                 tracing::info!(
@@ -301,23 +290,12 @@ async fn http_reason(response: reqwest::Response) -> String {
     }
 }
 
-fn uuid_of(key_ref: &KeyRef) -> Result<&str, VimError> {
-    match key_ref {
-        KeyRef::Barbican { secret_uuid } if !secret_uuid.is_empty() => Ok(secret_uuid),
-        // Upstream `_create_secret_ref`.
-        KeyRef::Barbican { .. } => Err(VimError::KeyManager("Key ID is None".into())),
-        KeyRef::FernetFile => Err(VimError::KeyManager(
-            "the VIM's key is kept in a file, not in Barbican".into(),
-        )),
-    }
-}
-
-#[async_trait]
-impl KeyManager for BarbicanKeyManager {
-    async fn store(&self, vim_id: &str, key: &SecretString) -> Result<KeyRef, VimError> {
-        // barbicanclient's opaque secret: the key's bytes, standard base64.
+impl BarbicanClient {
+    /// `POST /secrets`: a new opaque secret holding `payload`'s bytes; returns its uuid.
+    pub async fn store_secret(&self, payload: &SecretString) -> Result<String, BarbicanError> {
+        // barbicanclient's opaque secret: the payload's bytes, standard base64.
         let payload =
-            base64::engine::general_purpose::STANDARD.encode(key.expose_secret().as_bytes());
+            base64::engine::general_purpose::STANDARD.encode(payload.expose_secret().as_bytes());
         let body = json!({
             "secret_type": "opaque",
             "payload": payload,
@@ -331,11 +309,11 @@ impl KeyManager for BarbicanKeyManager {
             .await?;
         if !response.status().is_success() {
             let reason = http_reason(response).await;
-            tracing::error!(vim_id, "Error storing object: {reason}");
-            return Err(VimError::KeyManager(reason));
+            tracing::error!("Error storing object: {reason}");
+            return Err(BarbicanError::Http(reason));
         }
         let secret: SecretRef = response.json().await.map_err(|e| {
-            VimError::KeyManager(format!(
+            BarbicanError::BadAnswer(format!(
                 "Barbican answered the store without a secret_ref: {e}"
             ))
         })?;
@@ -346,12 +324,12 @@ impl KeyManager for BarbicanKeyManager {
             .next()
             .unwrap_or_default()
             .to_owned();
-        tracing::info!(vim_id, secret_uuid, "stored the VIM key in Barbican");
-        Ok(KeyRef::Barbican { secret_uuid })
+        tracing::info!(secret_uuid, "stored a secret in Barbican");
+        Ok(secret_uuid)
     }
 
-    async fn load(&self, vim_id: &str, key_ref: &KeyRef) -> Result<SecretString, VimError> {
-        let uuid = uuid_of(key_ref)?;
+    /// `GET /secrets/<uuid>/payload` as `application/octet-stream`, read as UTF-8.
+    pub async fn secret_payload(&self, uuid: &str) -> Result<SecretString, BarbicanError> {
         let response = self
             .send("retrieving object", |ep| {
                 self.http
@@ -361,26 +339,27 @@ impl KeyManager for BarbicanKeyManager {
             .await?;
         let status = response.status();
         if status == StatusCode::NOT_FOUND {
-            tracing::error!(vim_id, uuid, "Error retrieving object: not found");
+            tracing::error!(uuid, "Error retrieving object: not found");
             // Upstream ManagedObjectNotFoundError.
-            return Err(VimError::KeyManager(format!("Key not found, uuid: {uuid}")));
+            return Err(BarbicanError::NotFound(uuid.to_owned()));
         }
         if !status.is_success() {
             let reason = http_reason(response).await;
-            tracing::error!(vim_id, "Error retrieving object: {reason}");
-            return Err(VimError::KeyManager(reason));
+            tracing::error!("Error retrieving object: {reason}");
+            return Err(BarbicanError::Http(reason));
         }
         let bytes = response
             .bytes()
             .await
-            .map_err(|e| VimError::KeyManager(transport_reason(&e)))?;
-        let key = String::from_utf8(bytes.to_vec())
-            .map_err(|_| VimError::KeyManager(format!("the secret {uuid} is not a Fernet key")))?;
-        Ok(SecretString::from(key))
+            .map_err(|e| BarbicanError::Transport(transport_reason(&e)))?;
+        let payload = String::from_utf8(bytes.to_vec()).map_err(|_| {
+            BarbicanError::BadAnswer(format!("the secret {uuid} is not a Fernet key"))
+        })?;
+        Ok(SecretString::from(payload))
     }
 
-    async fn delete(&self, vim_id: &str, key_ref: &KeyRef) -> Result<(), VimError> {
-        let uuid = uuid_of(key_ref)?;
+    /// `DELETE /secrets/<uuid>`; a secret that is already gone is not an error.
+    pub async fn delete_secret(&self, uuid: &str) -> Result<(), BarbicanError> {
         let response = self
             .send("deleting object", |ep| {
                 self.http.delete(self.secrets_url(ep, uuid))
@@ -389,19 +368,15 @@ impl KeyManager for BarbicanKeyManager {
         let status = response.status();
         if status == StatusCode::NOT_FOUND {
             // Already gone: the delete's goal holds (upstream's callers ignore it too).
-            tracing::info!(
-                vim_id,
-                uuid,
-                "the VIM key's Barbican secret was already deleted"
-            );
+            tracing::info!(uuid, "the Barbican secret was already deleted");
             return Ok(());
         }
         if !status.is_success() {
             let reason = http_reason(response).await;
-            tracing::error!(vim_id, "Error deleting object: {reason}");
-            return Err(VimError::KeyManager(reason));
+            tracing::error!("Error deleting object: {reason}");
+            return Err(BarbicanError::Http(reason));
         }
-        tracing::info!(vim_id, uuid, "deleted the VIM key's Barbican secret");
+        tracing::info!(uuid, "deleted the Barbican secret");
         Ok(())
     }
 }
@@ -410,7 +385,7 @@ impl KeyManager for BarbicanKeyManager {
 mod tests {
     use super::*;
 
-    fn km(version: &str) -> BarbicanKeyManager {
+    fn km(version: &str) -> BarbicanClient {
         let client = KeystoneClient::new(
             KeystoneOptions::from_section(&{
                 let mut s = Section::new("keystone_authtoken");
@@ -428,7 +403,7 @@ mod tests {
             default_http_client().unwrap(),
             Arc::new(tacker_oauth2_client::SystemClock),
         );
-        BarbicanKeyManager::new(
+        BarbicanClient::new(
             KeyManagerOptions {
                 barbican_endpoint: None,
                 barbican_version: version.into(),
@@ -470,15 +445,5 @@ mod tests {
                 barbican_version: "v1".into()
             }
         );
-    }
-
-    #[test]
-    fn file_references_are_not_barbican_ones() {
-        assert!(uuid_of(&KeyRef::FernetFile).is_err());
-        let err = uuid_of(&KeyRef::Barbican {
-            secret_uuid: String::new(),
-        })
-        .unwrap_err();
-        assert_eq!(err.to_string(), "Key manager error: Key ID is None");
     }
 }

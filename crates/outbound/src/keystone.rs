@@ -7,12 +7,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
-use serde::Deserialize;
-use serde_json::json;
+use serde_json::{Map, Value};
 use tacker_common::config::Section;
+use tacker_keystone::{KeystoneError, PasswordAuth};
 use tacker_oauth2_client::options::read_str;
 use tacker_oauth2_client::Clock;
 
+use crate::error::BarbicanError;
 use crate::token::AccessToken;
 
 /// Refresh a Keystone token this long before its `expires_at`.
@@ -23,7 +24,7 @@ const SERVICE_NAME: &str = "barbican";
 /// `[keystone_authtoken]` options of the service user.
 #[derive(Clone)]
 pub struct KeystoneOptions {
-    /// `auth_url` (required): Keystone; `/v3` is appended unless the URL already names v3.
+    /// `auth_url` (required): Keystone; `/v3` is appended as `get_auth_url_v3` does.
     pub auth_url: String,
     /// `username` (required).
     pub username: String,
@@ -58,13 +59,13 @@ impl fmt::Debug for KeystoneOptions {
 
 impl KeystoneOptions {
     /// Read `[keystone_authtoken]`; a missing required option names file, section and option.
-    pub fn from_section(section: &Section) -> Result<Self, String> {
+    pub fn from_section(section: &Section) -> Result<Self, BarbicanError> {
         let required = |key: &str| {
             read_str(section, key).ok_or_else(|| {
-                format!(
+                BarbicanError::Config(format!(
                     "{}: required to reach Barbican through Keystone (use_ext_oauth2_auth is false)",
                     section.describe(key, "")
-                )
+                ))
             })
         };
         Ok(Self {
@@ -81,13 +82,20 @@ impl KeystoneOptions {
         })
     }
 
-    fn tokens_url(&self) -> String {
-        let base = self.auth_url.trim_end_matches('/');
-        if base.contains("v3") {
-            format!("{base}/auth/tokens")
-        } else {
-            format!("{base}/v3/auth/tokens")
+    /// keystoneauth's `identity.Password` for the service user, scoped to its project.
+    fn password_auth(&self) -> PasswordAuth {
+        let mut kwargs = Map::new();
+        for (k, v) in [
+            ("auth_url", self.auth_url.as_str()),
+            ("username", self.username.as_str()),
+            ("password", self.password.expose_secret()),
+            ("user_domain_name", self.user_domain_name.as_str()),
+            ("project_name", self.project_name.as_str()),
+            ("project_domain_name", self.project_domain_name.as_str()),
+        ] {
+            kwargs.insert(k.to_owned(), Value::from(v));
         }
+        PasswordAuth::from_kwargs(&kwargs).expect("only plugin arguments")
     }
 }
 
@@ -124,35 +132,6 @@ impl fmt::Debug for KeystoneClient {
     }
 }
 
-#[derive(Deserialize)]
-struct TokenBody {
-    token: TokenInfo,
-}
-
-#[derive(Deserialize)]
-struct TokenInfo {
-    expires_at: Option<String>,
-    #[serde(default)]
-    catalog: Vec<CatalogEntry>,
-}
-
-#[derive(Deserialize)]
-struct CatalogEntry {
-    #[serde(rename = "type")]
-    service_type: String,
-    name: Option<String>,
-    #[serde(default)]
-    endpoints: Vec<Endpoint>,
-}
-
-#[derive(Deserialize)]
-struct Endpoint {
-    interface: String,
-    url: String,
-    region_id: Option<String>,
-    region: Option<String>,
-}
-
 impl KeystoneClient {
     pub fn new(options: KeystoneOptions, http: reqwest::Client, clock: Arc<dyn Clock>) -> Self {
         Self {
@@ -164,9 +143,9 @@ impl KeystoneClient {
         }
     }
 
-    /// A valid token and the Barbican endpoint. Errors carry keystoneauth-like reasons (they
+    /// A valid token and the Barbican endpoint. Errors carry keystoneauth's texts (they
     /// become `KeyManagerError`).
-    pub async fn session(&self) -> Result<KeystoneSession, String> {
+    pub async fn session(&self) -> Result<KeystoneSession, BarbicanError> {
         if let Some(s) = self.fresh() {
             return Ok(s);
         }
@@ -210,91 +189,29 @@ impl KeystoneClient {
             .map(|c| c.session.clone())
     }
 
-    async fn authenticate(&self) -> Result<(KeystoneSession, Option<f64>), String> {
+    async fn authenticate(&self) -> Result<(KeystoneSession, Option<f64>), BarbicanError> {
         let o = &self.options;
-        let url = o.tokens_url();
-        let body = json!({
-            "auth": {
-                "identity": {
-                    "methods": ["password"],
-                    "password": {"user": {
-                        "name": o.username,
-                        "domain": {"name": o.user_domain_name},
-                        "password": o.password.expose_secret(),
-                    }},
-                },
-                "scope": {"project": {
-                    "name": o.project_name,
-                    "domain": {"name": o.project_domain_name},
-                }},
-            }
-        });
-        let response = self
-            .http
-            .post(&url)
-            .json(&body)
-            .send()
-            .await
-            .map_err(|e| format!("Unable to establish connection to {url}: {e}"))?;
-        let status = response.status();
-        let token = response
-            .headers()
-            .get("x-subject-token")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        let text = response
-            .text()
-            .await
-            .map_err(|e| format!("Keystone: {e}"))?;
-        if !status.is_success() {
-            return Err(keystone_error(status, &text));
-        }
-        let token = token.ok_or("Keystone answered without an X-Subject-Token header")?;
-        let parsed: TokenBody = serde_json::from_str(&text)
-            .map_err(|e| format!("Keystone returned an unexpected token body: {e}"))?;
-        let endpoint = self.barbican_endpoint(&parsed.token.catalog)?;
-        let expires_at = parsed
-            .token
-            .expires_at
-            .as_deref()
-            .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
-            .map(|t| t.timestamp_millis() as f64 / 1000.0);
-        Ok((
-            KeystoneSession {
-                token: AccessToken::new(token),
-                endpoint,
-            },
-            expires_at,
-        ))
-    }
-
-    fn barbican_endpoint(&self, catalog: &[CatalogEntry]) -> Result<String, String> {
-        let o = &self.options;
-        catalog
-            .iter()
-            .filter(|s| s.service_type == SERVICE_TYPE)
-            .filter(|s| s.name.as_deref().is_none_or(|n| n == SERVICE_NAME))
-            .flat_map(|s| s.endpoints.iter())
-            .filter(|e| e.interface == o.interface)
-            .find(|e| match &o.region_name {
-                None => true,
-                Some(r) => e.region_id.as_deref() == Some(r) || e.region.as_deref() == Some(r),
-            })
-            .map(|e| e.url.trim_end_matches('/').to_owned())
+        let token =
+            tacker_keystone::authenticate(&self.http, &o.auth_url, &o.password_auth()).await?;
+        let endpoint = token
+            .endpoint(
+                SERVICE_TYPE,
+                Some(SERVICE_NAME),
+                &o.interface,
+                o.region_name.as_deref(),
+            )
             .ok_or_else(|| {
-                format!(
+                BarbicanError::Keystone(KeystoneError::BadResponse(format!(
                     "Endpoint for {SERVICE_TYPE} service in {} region not found",
                     o.region_name.as_deref().unwrap_or("None")
-                )
-            })
+                )))
+            })?;
+        Ok((
+            KeystoneSession {
+                token: AccessToken::new(token.id.expose_secret()),
+                endpoint,
+            },
+            token.expires_at,
+        ))
     }
-}
-
-/// keystoneauth's `<message> (HTTP <status>)` text.
-fn keystone_error(status: reqwest::StatusCode, body: &str) -> String {
-    let message = serde_json::from_str::<serde_json::Value>(body)
-        .ok()
-        .and_then(|v| v["error"]["message"].as_str().map(str::to_owned))
-        .unwrap_or_else(|| status.canonical_reason().unwrap_or("error").to_owned());
-    format!("{message} (HTTP {})", status.as_u16())
 }

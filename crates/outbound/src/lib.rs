@@ -4,15 +4,16 @@
 //! uses when external OAuth 2.0 is off.
 //!
 //! Start-up: [`ServiceAuth::from_config`] (or [`TokenSource::new`] / [`KeystoneClient::new`]),
-//! then [`BarbicanKeyManager::new`] with [`KeyManagerOptions::from_section`]; the result
-//! implements `tacker_vim::KeyManager`.
+//! then [`BarbicanClient::new`] with [`KeyManagerOptions::from_section`] (or
+//! [`BarbicanClient::from_config`] for all of it). The server adapts the client to the VIM
+//! registry's key manager; this crate knows nothing about VIMs.
 
 mod barbican;
 mod error;
 mod keystone;
 mod token;
 
-pub use barbican::{default_http_client, BarbicanKeyManager, KeyManagerOptions, ServiceAuth};
-pub use error::TokenError;
+pub use barbican::{default_http_client, BarbicanClient, KeyManagerOptions, ServiceAuth};
+pub use error::{BarbicanError, TokenError};
 pub use keystone::{KeystoneClient, KeystoneOptions, KeystoneSession};
 pub use token::{use_ext_oauth2_auth, AccessToken, TokenSource, TokenSourceOptions, GROUP};

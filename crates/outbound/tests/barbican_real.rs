@@ -1,22 +1,20 @@
-//! Tier 3: the key manager against real Barbican 23.0.0 (gunicorn, SQLite, simple_crypto)
+//! Tier 3: the Barbican client against real Barbican 23.0.0 (gunicorn, SQLite, simple_crypto)
 //! whose `/v1` is guarded by real keystonemiddleware `external_oauth2_token`, introspecting
 //! the tokens this crate gets from the project's real authorization server (oidc-provider
 //! shaped like a Keycloak realm).
 //!
 //! Needs `scripts/setup/authz.sh` and `scripts/setup/barbican.sh`.
 
-mod common;
-
 use std::sync::Arc;
 
 use base64::Engine as _;
-use common::BarbicanServer;
 use secrecy::{ExposeSecret, SecretString};
 use tacker_common::config::Section;
 use tacker_oauth2_client::SystemClock;
-use tacker_outbound::{BarbicanKeyManager, KeyManagerOptions, ServiceAuth, TokenSource};
-use tacker_test_support::{AuthMethod, AuthzOptions, AuthzServer, ExtOAuth2Conf, TestPki};
-use tacker_vim::{KeyManager, KeyRef};
+use tacker_outbound::{BarbicanClient, KeyManagerOptions, ServiceAuth, TokenSource};
+use tacker_test_support::{
+    AuthMethod, AuthzOptions, AuthzServer, BarbicanServer, ExtOAuth2Conf, TestPki,
+};
 
 fn conf_section(conf: &ExtOAuth2Conf) -> Section {
     let mut s = Section::new("ext_oauth2_auth");
@@ -32,8 +30,8 @@ fn fernet_key() -> SecretString {
     SecretString::from(base64::engine::general_purpose::URL_SAFE.encode(bytes))
 }
 
-fn key_manager(barbican: &BarbicanServer, source: TokenSource) -> BarbicanKeyManager {
-    BarbicanKeyManager::new(
+fn key_manager(barbican: &BarbicanServer, source: TokenSource) -> BarbicanClient {
+    BarbicanClient::new(
         KeyManagerOptions {
             barbican_endpoint: Some(barbican.endpoint()),
             barbican_version: "v1".into(),
@@ -41,13 +39,6 @@ fn key_manager(barbican: &BarbicanServer, source: TokenSource) -> BarbicanKeyMan
         ServiceAuth::ExtOAuth2(source),
     )
     .unwrap()
-}
-
-fn uuid_of(key_ref: &KeyRef) -> &str {
-    match key_ref {
-        KeyRef::Barbican { secret_uuid } => secret_uuid,
-        other => panic!("expected a Barbican reference, got {other:?}"),
-    }
 }
 
 /// For each of the five client authentication methods: store a VIM key → the secret exists
@@ -68,14 +59,13 @@ async fn real_barbican_store_load_delete_with_each_auth_method() {
         .unwrap_or_else(|e| panic!("{method}: {e}"));
         let km = key_manager(&barbican, source);
         let key = fernet_key();
-        let key_ref = km.store("vim-real", &key).await.unwrap_or_else(|e| {
+        let uuid = km.store_secret(&key).await.unwrap_or_else(|e| {
             panic!(
                 "{method}: store: {e}\nbarbican:\n{}\nauthz:\n{}",
                 barbican.log(),
                 authz.log()
             )
         });
-        let uuid = uuid_of(&key_ref).to_owned();
         let payload = barbican.payload(&authz, &uuid).await.unwrap();
         assert_eq!(
             payload.as_deref(),
@@ -83,11 +73,11 @@ async fn real_barbican_store_load_delete_with_each_auth_method() {
             "{method}: the secret's payload is the key"
         );
         assert_eq!(
-            km.load("vim-real", &key_ref).await.unwrap().expose_secret(),
+            km.secret_payload(&uuid).await.unwrap().expose_secret(),
             key.expose_secret(),
             "{method}"
         );
-        km.delete("vim-real", &key_ref)
+        km.delete_secret(&uuid)
             .await
             .unwrap_or_else(|e| panic!("{method}: delete: {e}"));
         assert_eq!(
@@ -95,7 +85,7 @@ async fn real_barbican_store_load_delete_with_each_auth_method() {
             None,
             "{method}: secret deleted"
         );
-        km.delete("vim-real", &key_ref)
+        km.delete_secret(&uuid)
             .await
             .unwrap_or_else(|e| panic!("{method}: second delete: {e}"));
     }
@@ -119,7 +109,7 @@ async fn real_barbican_token_cache_revocation_and_outage() {
     authz.reset_stats().await.unwrap();
     let mut refs = Vec::new();
     for i in 0..50 {
-        let stored = km.store(&format!("vim-{i}"), &fernet_key()).await;
+        let stored = km.store_secret(&fernet_key()).await;
         refs.push(
             stored.unwrap_or_else(|e| panic!("store {i}: {e}\nbarbican:\n{}", barbican.log())),
         );
@@ -133,7 +123,7 @@ async fn real_barbican_token_cache_revocation_and_outage() {
     let token = source.token().await.unwrap();
     authz.revoke(token.expose()).await.unwrap();
     let key = fernet_key();
-    let key_ref = km.store("vim-after-revoke", &key).await.unwrap();
+    let uuid = km.store_secret(&key).await.unwrap();
     assert_eq!(
         authz.stats().await.unwrap().token_requests,
         2,
@@ -141,33 +131,28 @@ async fn real_barbican_token_cache_revocation_and_outage() {
     );
     assert_ne!(source.token().await.unwrap().expose(), token.expose());
     assert_eq!(
-        barbican
-            .payload(&authz, uuid_of(&key_ref))
-            .await
-            .unwrap()
-            .as_deref(),
+        barbican.payload(&authz, &uuid).await.unwrap().as_deref(),
         Some(key.expose_secret().as_bytes())
     );
 
     barbican.stop();
-    let err = km.store("vim-outage", &key).await.unwrap_err();
-    assert_eq!(err.type_name(), "KeyManagerError");
+    let err = km.store_secret(&key).await.unwrap_err();
+    assert!(
+        matches!(err, tacker_outbound::BarbicanError::Transport(_)),
+        "{err:?}"
+    );
     assert!(
         err.to_string()
-            .starts_with("Key manager error: Unable to establish connection to"),
+            .starts_with("Unable to establish connection to"),
         "{err}"
     );
     barbican.restart().await.unwrap();
-    let key_ref = km.store("vim-outage", &key).await.unwrap();
+    let uuid = km.store_secret(&key).await.unwrap();
     assert_eq!(
-        barbican
-            .payload(&authz, uuid_of(&key_ref))
-            .await
-            .unwrap()
-            .as_deref(),
+        barbican.payload(&authz, &uuid).await.unwrap().as_deref(),
         Some(key.expose_secret().as_bytes())
     );
     for r in refs {
-        km.delete("cleanup", &r).await.unwrap();
+        km.delete_secret(&r).await.unwrap();
     }
 }

@@ -1,4 +1,4 @@
-//! TRACE logs of a whole key-manager flow contain no token, client secret, key or payload.
+//! TRACE logs of a whole Barbican flow contain no token, client secret, key or payload.
 //! Its own test binary: a thread-scoped subscriber is reliable only without other tests
 //! registering the same callsites concurrently.
 
@@ -9,7 +9,6 @@ use std::sync::{Arc, Mutex};
 
 use common::{authz_issuing, external, KEY, UUID};
 use secrecy::{ExposeSecret, SecretString};
-use tacker_vim::KeyManager;
 use wiremock::matchers::{header, method};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -65,12 +64,9 @@ async fn logs_never_contain_tokens_secrets_or_keys() {
         .mount(&barbican)
         .await;
     let km = external(&barbican, &authz);
-    let key_ref = km.store("vim-1", &SecretString::from(KEY)).await.unwrap();
-    assert_eq!(
-        km.load("vim-1", &key_ref).await.unwrap().expose_secret(),
-        KEY
-    );
-    km.delete("vim-1", &key_ref).await.unwrap();
+    let uuid = km.store_secret(&SecretString::from(KEY)).await.unwrap();
+    assert_eq!(km.secret_payload(&uuid).await.unwrap().expose_secret(), KEY);
+    km.delete_secret(&uuid).await.unwrap();
 
     let failing = MockServer::start().await;
     Mock::given(method("POST"))
@@ -78,12 +74,12 @@ async fn logs_never_contain_tokens_secrets_or_keys() {
         .mount(&failing)
         .await;
     let _ = external(&barbican, &failing)
-        .store("vim-2", &SecretString::from(KEY))
+        .store_secret(&SecretString::from(KEY))
         .await;
 
     let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
     assert!(
-        logs.contains("stored the VIM key"),
+        logs.contains("stored a secret in Barbican"),
         "the flow was logged: {logs}"
     );
     for secret in [

@@ -6,6 +6,7 @@
 pub mod apps;
 pub mod config;
 pub mod filters;
+pub mod key_manager;
 pub mod listener;
 pub mod paste;
 pub mod pipeline;
@@ -33,8 +34,22 @@ pub enum StartupError {
     Paste(#[from] PasteError),
     #[error(transparent)]
     Pipeline(#[from] PipelineError),
-    #[error("{0}")]
-    Store(String),
+    /// The database cannot be opened or migrated; the URL is shown without its password.
+    #[error("{file} [database] connection = \"{connection}\": {source}")]
+    Store {
+        file: String,
+        connection: String,
+        source: tacker_vim::VimError,
+    },
+    /// `[vim_keys] openstack` cannot be created (upstream creates it at driver start-up).
+    #[error("[vim_keys] openstack = \"{path}\": cannot create the key directory: {source}")]
+    KeyDirectory {
+        path: String,
+        source: std::io::Error,
+    },
+    /// Barbican is configured for VIM keys but its options are wrong.
+    #[error(transparent)]
+    Barbican(#[from] tacker_outbound::BarbicanError),
 }
 
 /// Load `api-paste.ini`, open the store and build the whole application for `config`.
@@ -45,7 +60,7 @@ pub async fn build(config: Arc<ServerConfig>) -> Result<(AppState, Router), Star
         &config.default.api_paste_config,
         config.default.auth_strategy,
     )?;
-    let state = AppState::open(config).await.map_err(StartupError::Store)?;
+    let state = AppState::open(config).await?;
     let app = build_app(&state, &paste)?;
     Ok((state, app))
 }

@@ -4,13 +4,15 @@ use std::sync::Arc;
 
 use axum::Router;
 use tacker_oauth2_client::SystemClock;
-use tacker_outbound::BarbicanKeyManager;
+use tacker_outbound::BarbicanClient;
 use tacker_vim::drivers::{registry, DriverConfig};
 use tacker_vim::vault::FileKeyManager;
 use tacker_vim::KeyManager;
-use tacker_vim::{VimError, VimState};
+use tacker_vim::VimState;
 
 use crate::config::{redact_url, ServerConfig};
+use crate::key_manager::BarbicanKeys;
+use crate::StartupError;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -21,19 +23,17 @@ pub struct AppState {
 impl AppState {
     /// Open the database named by `[database] connection` (migrations run) and set up the
     /// VIM drivers with file-based Fernet keys under `[vim_keys] openstack`.
-    pub async fn open(config: Arc<ServerConfig>) -> Result<Self, String> {
+    pub async fn open(config: Arc<ServerConfig>) -> Result<Self, StartupError> {
         let store = tacker_vim::store::connect(&config.database.connection)
             .await
-            .map_err(|e: VimError| {
-                format!(
-                    "{} [database] connection = \"{}\": {e}",
-                    config
-                        .files()
-                        .last()
-                        .map(|p| p.display().to_string())
-                        .unwrap_or_default(),
-                    redact_url(&config.database.connection)
-                )
+            .map_err(|source| StartupError::Store {
+                file: config
+                    .files()
+                    .last()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default(),
+                connection: redact_url(&config.database.connection),
+                source,
             })?;
         let driver_cfg = DriverConfig {
             fernet_key_dir: config.vim_keys.openstack.clone(),
@@ -42,23 +42,23 @@ impl AppState {
         };
         let file_keys = FileKeyManager::new(config.vim_keys.openstack.clone());
         // As upstream's driver start-up: the key directory exists (0700) before the first VIM.
-        file_keys.ensure_dir().map_err(|e| {
-            format!(
-                "[vim_keys] openstack = \"{}\": cannot create the key directory: {e}",
-                config.vim_keys.openstack.display()
-            )
-        })?;
+        file_keys
+            .ensure_dir()
+            .map_err(|source| StartupError::KeyDirectory {
+                path: config.vim_keys.openstack.display().to_string(),
+                source,
+            })?;
         // Barbican only when a driver is configured to keep its keys there. The service
         // credentials come from `[ext_oauth2_auth]` (use_ext_oauth2_auth = True) or the
         // `[keystone_authtoken]` service user, as Tacker's service context.
         let barbican = if driver_cfg.openstack_use_barbican || driver_cfg.k8s_use_barbican {
-            BarbicanKeyManager::from_config(
+            BarbicanClient::from_config(
                 &config.section("key_manager"),
                 &config.ext_oauth2_auth,
                 &config.section("keystone_authtoken"),
                 Arc::new(SystemClock),
             )?
-            .map(|km| Arc::new(km) as Arc<dyn KeyManager>)
+            .map(|client| Arc::new(BarbicanKeys(client)) as Arc<dyn KeyManager>)
         } else {
             None
         };

@@ -10,19 +10,16 @@
 //! request succeeds.
 //!
 //! Needs `scripts/setup/authz.sh` and `scripts/setup/barbican.sh`, and the server wiring of
-//! `tacker_outbound::BarbicanKeyManager` into the VIM drivers (`[key_manager]`).
-
-#[path = "../../outbound/tests/common/mod.rs"]
-mod common;
+//! `tacker_outbound::BarbicanClient` (as `BarbicanKeys`) into the VIM drivers (`[key_manager]`).
 
 use std::time::Duration;
 
-use common::BarbicanServer;
 use reqwest::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{json, Value};
 use tacker_test_support::{
-    AuthMethod, AuthzOptions, AuthzServer, TackerOptions, TackerServer, TestPki, GUIDE_API_PASTE,
+    AuthMethod, AuthzOptions, AuthzServer, BarbicanServer, TackerOptions, TackerServer, TestPki,
+    GUIDE_API_PASTE,
 };
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};

@@ -2,7 +2,7 @@
 //! validate → policy → plugin (driver) → database, with every failure going through
 //! [`VimError`] and every body written as Python's `json.dumps` would.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
@@ -12,7 +12,7 @@ use axum::routing::any;
 use axum::Router;
 use chrono::Utc;
 use serde_json::{json, Map, Value};
-use tacker_auth::RequestContext;
+use tacker_common::RequestContext;
 use tacker_common::{webob_not_found, PyJson};
 
 use crate::attributes::{parse_body, prepare_create, prepare_update};
@@ -203,17 +203,6 @@ async fn show(
     Ok(PyJson(json!({ "vim": vim_view(&vim, fields.as_deref()) })).into_response())
 }
 
-/// `utils.get_auth_url_v3`: append `/v3` unless the URL already ends in `v3` or `v3/`.
-pub fn auth_url_v3(auth_url: &str) -> String {
-    static V3: OnceLock<regex::Regex> = OnceLock::new();
-    let re = V3.get_or_init(|| regex::Regex::new(r"^.+v3/?$").expect("static regex"));
-    if re.is_match(auth_url) {
-        auth_url.to_owned()
-    } else {
-        format!("{auth_url}/v3")
-    }
-}
-
 /// Remove a key that `register` created, when a later step failed; the original error wins.
 async fn discard_new_key(driver: &dyn VimDriver, vim: &Vim) {
     if let Err(e) = driver.delete_vim_auth(vim).await {
@@ -235,8 +224,9 @@ async fn create(state: &VimState, ctx: &RequestContext, raw: &[u8]) -> Result<Re
             req.vim_type
         ))
     })?;
+    // NfvoPlugin.create_vim: an OpenStack VIM's auth URL names Keystone v3.
     let auth_url = if req.vim_type == "openstack" {
-        auth_url_v3(&req.auth_url)
+        tacker_keystone::auth_url_v3(&req.auth_url)
     } else {
         req.auth_url
     };
@@ -415,16 +405,6 @@ async fn delete(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn auth_url_gains_v3_unless_present() {
-        assert_eq!(auth_url_v3("http://h/identity"), "http://h/identity/v3");
-        assert_eq!(auth_url_v3("http://h/identity/v3"), "http://h/identity/v3");
-        assert_eq!(
-            auth_url_v3("http://h/identity/v3/"),
-            "http://h/identity/v3/"
-        );
-    }
 
     #[test]
     fn bearer_token_update_drops_user_and_oidc_keys() {

@@ -3,7 +3,7 @@
 //! checks and the exact messages of spec §2.4 / §2.10.
 
 use serde_json::{Map, Value};
-use tacker_auth::RequestContext;
+use tacker_common::RequestContext;
 
 use crate::VimError;
 use tacker_common::py::{py_bytes_repr, py_str, truthy};

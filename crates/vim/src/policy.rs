@@ -3,7 +3,7 @@
 //! (upstream crashes with 500); denied show/update/delete look like a missing resource (404),
 //! and a denied list entry is silently dropped.
 
-use tacker_auth::RequestContext;
+use tacker_common::RequestContext;
 
 use crate::store::Scope;
 

@@ -14,10 +14,12 @@
 //! * [`AuthzServer::start`]: the realm (`token`, `token_for`, `token_with_cert`, `introspect`,
 //!   `revoke`, `stats`/`reset_stats`, `stop`/`restart` on the same port, `ext_oauth2_conf`).
 //! * [`KmwReference::start`]: keystonemiddleware 13.0.1 in front of an echo app.
+//! * [`BarbicanServer::start`]: Barbican 23.0.0 behind keystonemiddleware, SQLite.
 //! * [`TackerServer::start`] / [`TackerServer::start_with`]: the binary under test.
 //! * [`OAuth2Stack::start`]: realm + server configured like the guide, `start_reference()`.
 
 mod authz;
+mod barbican;
 mod conf;
 mod kmw;
 mod pki;
@@ -28,6 +30,7 @@ mod tacker;
 pub use authz::{
     guide_claims, AuthMethod, AuthzOptions, AuthzServer, AuthzStats, ClientSpec, RealmClient,
 };
+pub use barbican::BarbicanServer;
 pub use conf::{ext_oauth2_section, ExtOAuth2Conf};
 pub use kmw::{KmwOptions, KmwReference};
 pub use pki::{CertFiles, TestPki, CA_CN, CLIENT_CN};

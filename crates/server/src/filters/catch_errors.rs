@@ -11,7 +11,7 @@ use axum::response::Response;
 use futures::future::BoxFuture;
 use futures::FutureExt;
 use http::{Request, StatusCode};
-use tacker_auth::RequestId;
+use tacker_common::RequestId;
 use tower::{Layer, Service};
 
 use crate::webob::webob_page;

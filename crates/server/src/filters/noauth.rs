@@ -5,7 +5,7 @@ use std::task::{Context, Poll};
 
 use axum::body::Body;
 use http::Request;
-use tacker_auth::{RequestContext, RequestId};
+use tacker_common::{RequestContext, RequestId};
 use tower::{Layer, Service};
 
 #[derive(Clone, Copy, Debug, Default)]

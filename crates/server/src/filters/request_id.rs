@@ -10,7 +10,7 @@ use axum::response::Response;
 use futures::future::BoxFuture;
 use http::{HeaderValue, Request};
 use regex::Regex;
-use tacker_auth::RequestId;
+use tacker_common::RequestId;
 use tower::{Layer, Service};
 use tracing::Instrument;
 

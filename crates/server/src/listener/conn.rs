@@ -10,7 +10,7 @@ use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::Watcher;
-use tacker_auth::PeerCertificate;
+use tacker_common::PeerCertificate;
 use tokio::net::TcpStream;
 use tokio_rustls::TlsAcceptor;
 

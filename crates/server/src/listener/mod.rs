@@ -5,7 +5,7 @@
 //! - `ssl_ca_file` set: every connection must present a client certificate chaining to it;
 //!   the handshake is refused otherwise (Tacker: `cert_reqs = ssl.CERT_REQUIRED`).
 //! - The verified client certificate (DER) is attached to every request of its connection as
-//!   [`tacker_auth::PeerCertificate`]; it is never read from a client-supplied header. Only
+//!   [`tacker_common::PeerCertificate`]; it is never read from a client-supplied header. Only
 //!   when [`ForwardedClientCert`] is configured (off by default) is a PEM header accepted, and
 //!   only from the listed proxy addresses.
 //! - SIGHUP reloads the certificate, key and CA files; established connections keep the

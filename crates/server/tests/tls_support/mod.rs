@@ -18,7 +18,7 @@ use rcgen::{
     KeyUsagePurpose,
 };
 use rustls::pki_types::{CertificateDer, ServerName};
-use tacker_auth::PeerCertificate;
+use tacker_common::PeerCertificate;
 use tacker_server::listener::{
     ConnectionInfo, Listener, ListenerConfig, ListenerError, ReloadHandle,
 };

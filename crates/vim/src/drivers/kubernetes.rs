@@ -16,7 +16,7 @@ use super::VimDriver;
 use crate::model::Vim;
 use crate::vault::FernetKey;
 use crate::VimError;
-use tacker_common::py::{none_from_string, py_str, truthy};
+use tacker_common::py::{error_chain, none_from_string, py_str, truthy};
 
 /// `oidc_utils.get_id_token_with_password_grant(timeout=20)`.
 const OIDC_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
@@ -108,7 +108,7 @@ fn ca_roots(ca_cert: &str) -> Result<Vec<reqwest::Certificate>, VimError> {
         ))
     };
     let roots = reqwest::Certificate::from_pem_bundle(pem.as_bytes())
-        .map_err(|e| invalid(http::error_chain(&e)))?;
+        .map_err(|e| invalid(error_chain(&e)))?;
     if roots.is_empty() {
         return Err(invalid("no certificate found".to_owned()));
     }
@@ -153,14 +153,14 @@ impl KubernetesApi {
             );
         }
         let client = http::client(tls()?, http::REQUEST_TIMEOUT)
-            .map_err(|e| unauthorized(http::error_chain(&e)))?;
+            .map_err(|e| unauthorized(error_chain(&e)))?;
 
         let authorization = if cred.contains_key("oidc_token_url") {
             let id_token = match cred.get("id_token") {
                 Some(token) => SecretString::from(py_str(token)),
                 None => {
                     let oidc_client = http::client(tls()?, OIDC_TIMEOUT)
-                        .map_err(|e| unauthorized(http::error_chain(&e)))?;
+                        .map_err(|e| unauthorized(error_chain(&e)))?;
                     id_token_with_password_grant(&oidc_client, cred)
                         .await
                         .map_err(|detail| {
@@ -225,7 +225,7 @@ impl KubernetesApi {
             .await
             .map_err(|e| match reqwest::Url::parse(&url) {
                 Ok(parsed) => http::k8s_transport_error(&parsed, &e),
-                Err(_) => http::error_chain(&e),
+                Err(_) => error_chain(&e),
             })
     }
 
@@ -298,7 +298,7 @@ async fn id_token_with_password_grant(
         .form(&form)
         .send()
         .await
-        .map_err(|e| http::error_chain(&e))?;
+        .map_err(|e| error_chain(&e))?;
     let status = resp.status();
     let is_json = resp
         .headers()
@@ -306,7 +306,7 @@ async fn id_token_with_password_grant(
         .and_then(|v| v.to_str().ok())
         .and_then(|ct| ct.split(';').next())
         .is_some_and(|essence| essence.trim().eq_ignore_ascii_case("application/json"));
-    let text = resp.text().await.map_err(|e| http::error_chain(&e))?;
+    let text = resp.text().await.map_err(|e| error_chain(&e))?;
     if status != reqwest::StatusCode::OK || !is_json {
         return Err(format!("response code: {}, body: {text}", status.as_u16()));
     }

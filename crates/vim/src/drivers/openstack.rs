@@ -5,6 +5,8 @@
 use async_trait::async_trait;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{json, Map, Value};
+use tacker_common::py::{py_str, str_to_bool};
+use tacker_keystone::{auth_url_v3, KeystoneError, PasswordAuth};
 
 use super::http::{self, Tls};
 use super::keys::KeyStore;
@@ -12,29 +14,6 @@ use super::VimDriver;
 use crate::model::Vim;
 use crate::vault::FernetKey;
 use crate::VimError;
-use tacker_common::py::{py_str, str_to_bool, truthy};
-
-/// The keyword arguments keystoneauth1's `identity.v3.Password` accepts; `auth_cred` is
-/// passed to it as `**kwargs` (minus `cert_verify`), so any other key is a `TypeError`.
-const PASSWORD_PLUGIN_ARGS: &[&str] = &[
-    "auth_url",
-    "password",
-    "user_id",
-    "username",
-    "user_domain_id",
-    "user_domain_name",
-    "project_id",
-    "project_name",
-    "project_domain_id",
-    "project_domain_name",
-    "domain_id",
-    "domain_name",
-    "system_scope",
-    "trust_id",
-    "unscoped",
-    "reauthenticate",
-    "include_catalog",
-];
 
 /// `type: openstack`.
 pub struct OpenStackDriver {
@@ -44,16 +23,6 @@ pub struct OpenStackDriver {
 impl OpenStackDriver {
     pub(crate) fn new(keys: KeyStore) -> Self {
         Self { keys }
-    }
-}
-
-/// `utils.get_auth_url_v3`: append `/v3` unless the URL matches `.+v3/?$`.
-fn auth_url_v3(auth_url: &str) -> String {
-    let trimmed = auth_url.strip_suffix('/').unwrap_or(auth_url);
-    if trimmed.len() > 2 && trimmed.ends_with("v3") {
-        auth_url.to_owned()
-    } else {
-        format!("{auth_url}/v3")
     }
 }
 
@@ -84,6 +53,8 @@ impl VimDriver for OpenStackDriver {
         };
 
         // NfvoPlugin.validate_keystone_auth_url: unauthenticated GET of the (v3) auth URL.
+        // From here on the URL names v3, so `_get_auth_creds`' own "append /v3 unless the
+        // URL contains v3" never appends: one rule decides.
         vim.auth_url = auth_url_v3(&vim.auth_url);
         let client = http::client(tls(), http::REQUEST_TIMEOUT)
             .map_err(|e| VimError::Internal(format!("HTTP client: {e}")))?;
@@ -133,9 +104,9 @@ async fn check_reachable(client: &reqwest::Client, auth_url: &str) -> Result<(),
         .header(reqwest::header::ACCEPT, "application/json")
         .send()
         .await
-        .map_err(|e| failed(http::keystoneauth_transport_error(auth_url, &e)))?;
+        .map_err(|e| failed(tacker_keystone::transport_error_text(auth_url, &e)))?;
     if resp.status().as_u16() >= 400 {
-        return Err(failed(http::keystoneauth_http_error(resp).await));
+        return Err(failed(tacker_keystone::http_error_text(resp).await));
     }
     Ok(())
 }
@@ -152,74 +123,20 @@ fn augment_auth_cred(vim: &mut Vim) {
     cred.insert("project_id".to_owned(), id);
     cred.insert("project_name".to_owned(), name);
     cred.insert("project_domain_name".to_owned(), domain);
-    let auth_url = if vim.auth_url.contains("v3") {
-        vim.auth_url.clone()
-    } else {
-        format!("{}/v3", vim.auth_url)
-    };
-    cred.insert("auth_url".to_owned(), Value::String(auth_url));
+    cred.insert("auth_url".to_owned(), Value::String(vim.auth_url.clone()));
 }
 
-/// The keystoneauth1 v3 `Password` plugin's token request body, from `auth_cred` used as its
-/// keyword arguments. Unknown keys are refused as the plugin's constructor does.
-fn password_auth_body(cred: &Map<String, Value>) -> Result<Value, VimError> {
-    if let Some(unexpected) = cred
-        .keys()
-        .find(|k| k.as_str() != "cert_verify" && !PASSWORD_PLUGIN_ARGS.contains(&k.as_str()))
-    {
+/// The keystoneauth1 v3 `Password` plugin built from `auth_cred` as its keyword arguments
+/// (minus `cert_verify`). An argument the plugin does not take is refused.
+fn password_auth(cred: &Map<String, Value>) -> Result<PasswordAuth, VimError> {
+    let mut kwargs = cred.clone();
+    kwargs.shift_remove("cert_verify");
+    PasswordAuth::from_kwargs(&kwargs).map_err(|unexpected| {
         // Upstream crashes (500, the plugin's TypeError); a client error here.
-        return Err(VimError::BadRequest(format!(
+        VimError::BadRequest(format!(
             "Invalid input for auth_cred. Reason: '{unexpected}' is not a supported key of an OpenStack auth_cred."
-        )));
-    }
-    let arg = |k: &str| cred.get(k).filter(|v| truthy(v)).cloned();
-
-    let mut user = Map::new();
-    user.insert(
-        "password".to_owned(),
-        cred.get("password").cloned().unwrap_or(Value::Null),
-    );
-    if let Some(id) = arg("user_id") {
-        user.insert("id".to_owned(), id);
-    } else if let Some(name) = arg("username") {
-        user.insert("name".to_owned(), name);
-        if let Some(id) = arg("user_domain_id") {
-            user.insert("domain".to_owned(), json!({ "id": id }));
-        } else if let Some(name) = arg("user_domain_name") {
-            user.insert("domain".to_owned(), json!({ "name": name }));
-        }
-    }
-
-    let mut auth = Map::new();
-    auth.insert(
-        "identity".to_owned(),
-        json!({ "methods": ["password"], "password": { "user": user } }),
-    );
-    let scope = if let Some(system) = arg("system_scope") {
-        let system = py_str(&system);
-        Some(json!({ "system": { system: true } }))
-    } else if let Some(id) = arg("domain_id") {
-        Some(json!({ "domain": { "id": id } }))
-    } else if let Some(name) = arg("domain_name") {
-        Some(json!({ "domain": { "name": name } }))
-    } else if let Some(id) = arg("project_id") {
-        Some(json!({ "project": { "id": id } }))
-    } else if let Some(name) = arg("project_name") {
-        let mut project = Map::new();
-        project.insert("name".to_owned(), name);
-        if let Some(id) = arg("project_domain_id") {
-            project.insert("domain".to_owned(), json!({ "id": id }));
-        } else if let Some(name) = arg("project_domain_name") {
-            project.insert("domain".to_owned(), json!({ "name": name }));
-        }
-        Some(json!({ "project": project }))
-    } else {
-        arg("trust_id").map(|id| json!({ "OS-TRUST:trust": { "id": id } }))
-    };
-    if let Some(scope) = scope {
-        auth.insert("scope".to_owned(), scope);
-    }
-    Ok(json!({ "auth": auth }))
+        ))
+    })
 }
 
 /// `discover_placement_attr` / `_find_regions` (master): authenticate with the VIM's
@@ -229,63 +146,23 @@ async fn find_regions(
     client: &reqwest::Client,
     cred: &Map<String, Value>,
 ) -> Result<Vec<Value>, VimError> {
-    let body = password_auth_body(cred)?;
+    let auth = password_auth(cred)?;
     let auth_url = cred
         .get("auth_url")
         .and_then(Value::as_str)
         .unwrap_or_default()
         .trim_end_matches('/')
         .to_owned();
-
-    let tokens_url = format!("{auth_url}/auth/tokens");
-    let resp = client
-        .post(&tokens_url)
-        .header(reqwest::header::ACCEPT, "application/json")
-        .json(&body)
-        .send()
+    let token = tacker_keystone::authenticate(client, &auth_url, &auth)
         .await
-        .map_err(|e| VimError::Internal(http::keystoneauth_transport_error(&tokens_url, &e)))?;
-    let status = resp.status();
-    if status.as_u16() >= 400 {
-        let message = http::keystoneauth_http_error(resp).await;
-        return Err(keystone_failure(status, message));
-    }
-    let token = resp
-        .headers()
-        .get("x-subject-token")
-        .and_then(|v| v.to_str().ok())
-        .map(SecretString::from)
-        .ok_or_else(|| {
-            VimError::Internal("Keystone token response has no X-Subject-Token".to_owned())
-        })?;
-    let token_body: Value = resp
-        .json()
-        .await
-        .map_err(|e| VimError::Internal(format!("Keystone token response: {e}")))?;
-    if token_body.get("token").is_none() {
-        return Err(VimError::Internal(
-            "Keystone token response has no token object".to_owned(),
-        ));
-    }
+        .map_err(keystone_failure)?;
 
     let base = auth_url.strip_suffix("/v3").unwrap_or(&auth_url);
     let regions_url = format!("{base}/v3/regions");
-    let resp = client
-        .get(&regions_url)
-        .header(reqwest::header::ACCEPT, "application/json")
-        .header("X-Auth-Token", sensitive_header(&token)?)
-        .send()
-        .await
-        .map_err(|e| VimError::Internal(http::keystoneauth_transport_error(&regions_url, &e)))?;
-    let status = resp.status();
-    if status.as_u16() >= 400 {
-        let message = http::keystoneauth_http_error(resp).await;
-        return Err(keystone_failure(status, message));
-    }
-    let listing: Value = resp
-        .json()
-        .await
-        .map_err(|e| VimError::Internal(format!("Keystone region list: {e}")))?;
+    let listing =
+        tacker_keystone::get_json(client, &regions_url, &token.id, "Keystone region list")
+            .await
+            .map_err(keystone_failure)?;
     let regions = match listing.get("regions") {
         None => Vec::new(),
         Some(Value::Array(regions)) => regions
@@ -302,22 +179,12 @@ async fn find_regions(
     Ok(regions)
 }
 
-/// A token as a header value that `Debug` and traces never print.
-fn sensitive_header(token: &SecretString) -> Result<reqwest::header::HeaderValue, VimError> {
-    let mut value =
-        reqwest::header::HeaderValue::from_str(token.expose_secret()).map_err(|_| {
-            VimError::Internal("Keystone returned a token that is not a header value".to_owned())
-        })?;
-    value.set_sensitive(true);
-    Ok(value)
-}
-
-fn keystone_failure(status: reqwest::StatusCode, message: String) -> VimError {
-    if status == reqwest::StatusCode::UNAUTHORIZED || status == reqwest::StatusCode::BAD_REQUEST {
+fn keystone_failure(err: KeystoneError) -> VimError {
+    if err.is_auth_failure() {
         tracing::error!("Authorization failed for user");
-        VimError::VimUnauthorized(message)
+        VimError::VimUnauthorized(err.to_string())
     } else {
-        VimError::Internal(message)
+        VimError::Internal(err.to_string())
     }
 }
 
@@ -326,56 +193,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn v3_normalisation_as_get_auth_url_v3() {
-        assert_eq!(auth_url_v3("http://h/identity"), "http://h/identity/v3");
-        assert_eq!(auth_url_v3("http://h/identity/v3"), "http://h/identity/v3");
-        assert_eq!(
-            auth_url_v3("http://h/identity/v3/"),
-            "http://h/identity/v3/"
-        );
-        assert_eq!(auth_url_v3("http://h:5000/"), "http://h:5000//v3");
-    }
-
-    fn cred(v: Value) -> Map<String, Value> {
-        v.as_object().unwrap().clone()
-    }
-
-    #[test]
-    fn password_body_with_project_name_and_domains() {
-        let body = password_auth_body(&cred(json!({
-            "username": "nfv_user", "password": "devstack", "user_domain_name": "Default",
-            "cert_verify": "False", "project_id": null, "project_name": "nfv",
-            "project_domain_name": "Default", "auth_url": "http://ks/identity/v3"
-        })))
-        .unwrap();
-        assert_eq!(
-            body,
-            json!({"auth": {
-                "identity": {"methods": ["password"], "password": {"user": {
-                    "password": "devstack", "name": "nfv_user", "domain": {"name": "Default"}}}},
-                "scope": {"project": {"name": "nfv", "domain": {"name": "Default"}}}}})
-        );
-    }
-
-    #[test]
-    fn password_body_prefers_ids_and_skips_empty_values() {
-        let body = password_auth_body(&cred(json!({
-            "user_id": "u1", "username": "ignored", "password": "p",
-            "project_id": "p1", "project_name": "ignored", "project_domain_name": ""
-        })))
-        .unwrap();
-        assert_eq!(
-            body,
-            json!({"auth": {
-                "identity": {"methods": ["password"], "password": {"user": {"password": "p", "id": "u1"}}},
-                "scope": {"project": {"id": "p1"}}}})
-        );
+    fn cert_verify_is_not_a_plugin_argument_but_is_accepted() {
+        let cred = json!({"username": "u", "password": "p", "cert_verify": "False"});
+        password_auth(cred.as_object().unwrap()).unwrap();
     }
 
     #[test]
     fn unexpected_auth_cred_key_is_a_bad_request() {
-        let err = password_auth_body(&cred(json!({"username": "u", "password": "p", "foo": 1})))
-            .unwrap_err();
+        let cred = json!({"username": "u", "password": "p", "foo": 1});
+        let err = password_auth(cred.as_object().unwrap()).unwrap_err();
         assert!(matches!(err, VimError::BadRequest(m) if m.contains("'foo'")));
     }
 }

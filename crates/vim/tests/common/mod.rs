@@ -12,7 +12,7 @@ use axum::Router;
 use http::{HeaderMap, Method, Request, StatusCode};
 use http_body_util::BodyExt;
 use serde_json::{json, Map, Value};
-use tacker_auth::RequestContext;
+use tacker_common::RequestContext;
 use tacker_vim::{
     api_router, connect, DriverRegistry, Vim, VimDriver, VimError, VimState, VimStore,
 };

@@ -1,4 +1,7 @@
-//! Typed identity that travels in request extensions once the auth filters have run.
+//! The typed values that travel in request extensions between this server's layers and
+//! handlers: the request id (`request_id` filter), the TLS client certificate (listener), and
+//! the caller's identity (`RequestContext`, from the token filter or `keystonecontext`). They
+//! live here, below both the auth filters that make them and the VIM API that reads them.
 
 use std::sync::Arc;
 

@@ -1,4 +1,4 @@
-//! The VIM drivers of `tacker-vim` with this crate's `BarbicanKeyManager` under external
+//! The VIM drivers of `tacker-vim` with `tacker-outbound`'s `BarbicanClient` (through the server's `BarbicanKeys` adapter) under external
 //! OAuth 2.0 (wiremock authorization server, Barbican, Kubernetes API and VIM Keystone): the
 //! upstream driver cases of spec §8.3 (items 17, 18, 21) and §8.4 (items 23, 24, 27, 28).
 
@@ -10,7 +10,8 @@ use secrecy::SecretString;
 use serde_json::{json, Map, Value};
 use tacker_common::config::Section;
 use tacker_oauth2_client::SystemClock;
-use tacker_outbound::{BarbicanKeyManager, KeyManagerOptions, ServiceAuth, TokenSource};
+use tacker_outbound::{BarbicanClient, KeyManagerOptions, ServiceAuth, TokenSource};
+use tacker_server::key_manager::BarbicanKeys;
 use tacker_vim::drivers::{registry, DriverConfig, DriverRegistry};
 use tacker_vim::vault::FileKeyManager;
 use tacker_vim::Vim;
@@ -63,14 +64,16 @@ async fn peers() -> Peers {
     ] {
         ext.set(k, v, "tacker.conf");
     }
-    let km = BarbicanKeyManager::new(
-        KeyManagerOptions {
-            barbican_endpoint: Some(barbican.uri()),
-            barbican_version: "v1".into(),
-        },
-        ServiceAuth::ExtOAuth2(TokenSource::new(&ext, Arc::new(SystemClock)).unwrap()),
-    )
-    .unwrap();
+    let km = BarbicanKeys(
+        BarbicanClient::new(
+            KeyManagerOptions {
+                barbican_endpoint: Some(barbican.uri()),
+                barbican_version: "v1".into(),
+            },
+            ServiceAuth::ExtOAuth2(TokenSource::new(&ext, Arc::new(SystemClock)).unwrap()),
+        )
+        .unwrap(),
+    );
     let keys = tempfile::tempdir().unwrap();
     let cfg = DriverConfig {
         fernet_key_dir: keys.path().to_owned(),

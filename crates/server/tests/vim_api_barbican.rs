@@ -1,26 +1,24 @@
 //! The `/v1.0/vims` router of `tacker-vim` (in-process, `oneshot`) with the real drivers and
-//! this crate's `BarbicanKeyManager` against real Barbican 23.0.0 behind real
+//! `tacker-outbound`'s `BarbicanClient` (through the server's `BarbicanKeys` adapter) against real Barbican 23.0.0 behind real
 //! keystonemiddleware `external_oauth2_token` and the real authorization server: the issue's
 //! Kubernetes VIM acceptance flow up to the server wiring (which adds the inbound filter).
 //!
 //! Needs `scripts/setup/authz.sh` and `scripts/setup/barbican.sh`.
 
-mod common;
-
 use std::sync::Arc;
 
 use axum::body::Body;
 use axum::Router;
-use common::BarbicanServer;
 use http::{Method, Request, StatusCode};
 use http_body_util::BodyExt;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{json, Value};
-use tacker_auth::RequestContext;
 use tacker_common::config::Section;
+use tacker_common::RequestContext;
 use tacker_oauth2_client::SystemClock;
-use tacker_outbound::{BarbicanKeyManager, KeyManagerOptions, ServiceAuth, TokenSource};
-use tacker_test_support::{AuthMethod, AuthzOptions, AuthzServer, TestPki};
+use tacker_outbound::{BarbicanClient, KeyManagerOptions, ServiceAuth, TokenSource};
+use tacker_server::key_manager::BarbicanKeys;
+use tacker_test_support::{AuthMethod, AuthzOptions, AuthzServer, BarbicanServer, TestPki};
 use tacker_vim::drivers::{registry, DriverConfig};
 use tacker_vim::store::Scope;
 use tacker_vim::vault::FileKeyManager;
@@ -65,14 +63,16 @@ async fn app(barbican: &BarbicanServer, authz: &AuthzServer, pki: &TestPki) -> A
     {
         ext.set(k.as_str(), v.as_str(), "tacker.conf");
     }
-    let km = BarbicanKeyManager::new(
-        KeyManagerOptions {
-            barbican_endpoint: Some(barbican.endpoint()),
-            barbican_version: "v1".into(),
-        },
-        ServiceAuth::ExtOAuth2(TokenSource::new(&ext, Arc::new(SystemClock)).unwrap()),
-    )
-    .unwrap();
+    let km = BarbicanKeys(
+        BarbicanClient::new(
+            KeyManagerOptions {
+                barbican_endpoint: Some(barbican.endpoint()),
+                barbican_version: "v1".into(),
+            },
+            ServiceAuth::ExtOAuth2(TokenSource::new(&ext, Arc::new(SystemClock)).unwrap()),
+        )
+        .unwrap(),
+    );
     let db = tempfile::tempdir().unwrap();
     let keys = tempfile::tempdir().unwrap();
     let store = tacker_vim::connect(&format!(
