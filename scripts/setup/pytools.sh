@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Creates .venv/pytools with schemathesis (schema-driven fuzzing against api-ref/openapi.yaml)
+# Creates .venv/pytools with schemathesis (schema-driven fuzzing against api-ref/openapi.yaml),
+# WebOb (the reference of the server's error pages)
 # and python-tackerclient (the real Tacker client), pinned in tests/peers/pytools/requirements.txt.
 # Idempotent: a stamp holding the hash of the requirements and the Python version skips the
 # install when unchanged.
@@ -26,5 +27,5 @@ if [[ ! -x "$venv/bin/python" ]]; then
     "$python" -m venv "$venv"
 fi
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$req"
-"$venv/bin/python" -c 'import schemathesis, tackerclient.v1_0.client'
+"$venv/bin/python" -c 'import schemathesis, tackerclient.v1_0.client, webob.exc'
 echo "$want" >"$stamp"

@@ -1,7 +1,8 @@
-//! `keystonecontext` (`tacker.auth:TackerKeystoneContext`): turns the identity headers left by
-//! the token filter into a [`RequestContext`] in the request extensions, as
-//! `oslo_context.RequestContext.from_environ` does; a request without a user id is refused
-//! with WebOb's plain `401 Unauthorized`.
+//! `keystonecontext` (`tacker.auth:TackerKeystoneContext`): makes sure a [`RequestContext`]
+//! with a user is in the request extensions, or refuses the request with WebOb's plain
+//! `401 Unauthorized`. Behind a token filter the context is the one that filter derived;
+//! on a pipeline without one (an authenticating proxy in front sets the identity headers) it
+//! is read from the headers, as `oslo_context.RequestContext.from_environ` does.
 
 use std::task::{Context, Poll};
 
@@ -10,22 +11,29 @@ use axum::response::Response;
 use http::{HeaderMap, Request, StatusCode};
 use tower::{Layer, Service};
 
-use tacker_common::{RequestContext, RequestId};
+use tacker_common::{RequestContext, RequestId, WebObError};
 
-/// WebOb `HTTPUnauthorized.explanation`, CRLFs included.
-const UNAUTHORIZED_EXPLANATION: &str =
-    "This server could not verify that you are authorized to\r\n\
-access the document you requested.  Either you supplied the\r\n\
-wrong credentials (e.g., bad password), or your browser\r\n\
-does not understand how to supply the credentials required.\r\n";
+/// Where `keystonecontext` finds the caller's identity; decided once, when the pipeline is
+/// built.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IdentitySource {
+    /// A token filter earlier in the pipeline put the typed [`RequestContext`] into the
+    /// request (it also set the identity headers, for wire parity; they are not read).
+    TokenFilter,
+    /// No token filter: the identity headers are trusted as sent (the deployment must put an
+    /// authenticating proxy in front that sets them).
+    TrustedHeaders,
+}
 
 /// The `keystonecontext` paste filter.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct KeystoneContextLayer;
+#[derive(Clone, Copy, Debug)]
+pub struct KeystoneContextLayer {
+    source: IdentitySource,
+}
 
 impl KeystoneContextLayer {
-    pub fn new() -> Self {
-        Self
+    pub fn new(source: IdentitySource) -> Self {
+        Self { source }
     }
 }
 
@@ -33,7 +41,10 @@ impl<S> Layer<S> for KeystoneContextLayer {
     type Service = KeystoneContext<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        KeystoneContext { inner }
+        KeystoneContext {
+            inner,
+            source: self.source,
+        }
     }
 }
 
@@ -41,6 +52,7 @@ impl<S> Layer<S> for KeystoneContextLayer {
 #[derive(Clone, Debug)]
 pub struct KeystoneContext<S> {
     inner: S,
+    source: IdentitySource,
 }
 
 impl<S> Service<Request<Body>> for KeystoneContext<S>
@@ -58,12 +70,25 @@ where
     }
 
     fn call(&mut self, mut req: Request<Body>) -> Self::Future {
-        let ctx = context_from_headers(req.headers(), req.extensions().get::<RequestId>());
-        if ctx.user_id.is_none() {
+        let has_user = match self.source {
+            IdentitySource::TokenFilter => req
+                .extensions()
+                .get::<RequestContext>()
+                .is_some_and(|ctx| ctx.user_id.is_some()),
+            IdentitySource::TrustedHeaders => {
+                let ctx = context_from_headers(req.headers(), req.extensions().get::<RequestId>());
+                let has_user = ctx.user_id.is_some();
+                req.extensions_mut().insert(ctx);
+                has_user
+            }
+        };
+        if !has_user {
             tracing::error!("X_USER_ID is not found in request");
-            return futures::future::Either::Right(futures::future::ready(Ok(unauthorized())));
+            // `return webob.exc.HTTPUnauthorized()`.
+            let page =
+                WebObError::new(StatusCode::UNAUTHORIZED).render(req.method(), req.headers());
+            return futures::future::Either::Right(futures::future::ready(Ok(page)));
         }
-        req.extensions_mut().insert(ctx);
         futures::future::Either::Left(self.inner.call(req))
     }
 }
@@ -113,10 +138,6 @@ pub fn context_from_headers(headers: &HeaderMap, request_id: Option<&RequestId>)
     }
 }
 
-fn unauthorized() -> Response {
-    tacker_common::webob_error_page(StatusCode::UNAUTHORIZED, UNAUTHORIZED_EXPLANATION, "")
-}
-
 #[cfg(test)]
 mod tests {
     //! The cases of Tacker's `unit/test_auth.py::TackerKeystoneContextTestCase`.
@@ -148,7 +169,11 @@ mod tests {
         if let Some(rid) = rid {
             req.extensions_mut().insert(rid);
         }
-        let resp = KeystoneContextLayer.layer(app).oneshot(req).await.unwrap();
+        let resp = KeystoneContextLayer::new(IdentitySource::TrustedHeaders)
+            .layer(app)
+            .oneshot(req)
+            .await
+            .unwrap();
         let ctx = seen.lock().unwrap().clone();
         (resp.status(), ctx)
     }
@@ -169,17 +194,23 @@ mod tests {
         let app = tower::service_fn(|_req: Request<Body>| async {
             Ok::<_, Infallible>(Response::new(Body::empty()))
         });
-        let req = Request::builder().uri("/").body(Body::empty()).unwrap();
-        let resp = KeystoneContextLayer.layer(app).oneshot(req).await.unwrap();
+        // curl's default Accept: WebOb picks its HTML page.
+        let req = Request::builder()
+            .uri("/")
+            .header("accept", "*/*")
+            .body(Body::empty())
+            .unwrap();
+        let resp = KeystoneContextLayer::new(IdentitySource::TrustedHeaders)
+            .layer(app)
+            .oneshot(req)
+            .await
+            .unwrap();
         let body = axum::body::to_bytes(resp.into_body(), usize::MAX)
             .await
             .unwrap();
         let body = String::from_utf8(body.to_vec()).unwrap();
         assert!(body.contains("<title>401 Unauthorized</title>"), "{body}");
-        assert!(
-            body.contains("authorized to\r\naccess the document"),
-            "{body}"
-        );
+        assert!(body.contains("authorized to access the document"), "{body}");
     }
 
     #[tokio::test]
@@ -329,5 +360,46 @@ mod tests {
         assert_eq!(ctx.domain_name.as_deref(), Some("dn"));
         assert_eq!(ctx.system_scope.as_deref(), Some("all"));
         assert!(ctx.project_id.is_none());
+    }
+
+    /// Behind a token filter the filter's typed context is used as is: identity headers are
+    /// never read (not even ones a client managed to send), and a request that reaches it
+    /// without a context with a user is refused.
+    #[tokio::test]
+    async fn behind_a_token_filter_the_typed_context_is_used_never_the_headers() {
+        let seen: Seen = Arc::default();
+        let seen2 = seen.clone();
+        let app = tower::service_fn(move |req: Request<Body>| {
+            let seen = seen2.clone();
+            async move {
+                *seen.lock().unwrap() = req.extensions().get::<RequestContext>().cloned();
+                Ok::<_, Infallible>(Response::new(Body::empty()))
+            }
+        });
+        let layer = KeystoneContextLayer::new(IdentitySource::TokenFilter);
+        let typed = RequestContext {
+            user_id: Some("from-token".into()),
+            roles: vec!["member".into()],
+            ..RequestContext::default()
+        };
+        let mut req = Request::builder()
+            .uri("/")
+            .header("x-user-id", "from-header")
+            .header("x-roles", "admin")
+            .body(Body::empty())
+            .unwrap();
+        req.extensions_mut().insert(typed.clone());
+        let resp = layer.layer(app.clone()).oneshot(req).await.unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+        assert_eq!(seen.lock().unwrap().take(), Some(typed));
+
+        let req = Request::builder()
+            .uri("/")
+            .header("x-user-id", "from-header")
+            .body(Body::empty())
+            .unwrap();
+        let resp = layer.layer(app).oneshot(req).await.unwrap();
+        assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+        assert!(seen.lock().unwrap().is_none(), "the app must not run");
     }
 }

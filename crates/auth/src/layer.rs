@@ -250,16 +250,16 @@ where
             for name in SPOOFABLE_HEADERS {
                 headers.remove(*name);
             }
-            let request_id = request
-                .extensions()
-                .get::<RequestId>()
-                .map(|r| r.local.clone());
+            let request_id = request.extensions().get::<RequestId>().cloned();
             let cert = request.extensions().get::<PeerCertificate>().cloned();
             let result = filter.authenticate(request.headers(), cert.as_ref()).await;
             match result {
                 Ok(ctx) => {
+                    // The headers keystonemiddleware sets, for wire parity; the app reads the
+                    // typed context.
                     set_identity_headers(request.headers_mut(), &ctx);
-                    request.extensions_mut().insert((*ctx).clone());
+                    let context = ctx.request_context(request_id.as_ref());
+                    request.extensions_mut().insert(context);
                     let mut response = inner.call(request).await?;
                     if response.status() == StatusCode::UNAUTHORIZED {
                         response
@@ -268,7 +268,10 @@ where
                     }
                     Ok(response)
                 }
-                Err(e) => Ok(e.into_response(&filter.challenge, request_id.as_deref())),
+                Err(e) => Ok(e.into_response(
+                    &filter.challenge,
+                    request_id.as_ref().map(|r| r.local.as_str()),
+                )),
             }
         })
     }
@@ -509,5 +512,65 @@ mod tests {
         assert!(bearer_token(&h("Bearer")).is_err());
         assert!(bearer_token(&h("Bearer ")).is_err());
         assert!(bearer_token(&HeaderMap::new()).is_err());
+    }
+
+    fn identity(scope: Scope, user_id: &str, user_name: &str, roles: &str) -> AuthContext {
+        AuthContext {
+            user_id: user_id.into(),
+            user_name: user_name.into(),
+            user_domain_id: "ud".into(),
+            user_domain_name: String::new(),
+            roles_header: roles.into(),
+            roles: roles
+                .split(',')
+                .map(str::trim)
+                .filter(|r| !r.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            is_admin: false,
+            scope,
+            expires_at: None,
+            token_info: Default::default(),
+        }
+    }
+
+    /// The typed context the filter hands the app is exactly what `keystonecontext` would
+    /// read back from the identity headers the filter sets (keystonemiddleware's wire), for
+    /// each scope, empty values, the `X-User` fallback and mixed-case admin roles.
+    #[test]
+    fn request_context_equals_the_identity_headers_read_back() {
+        let project = Scope::Project {
+            id: "p1".into(),
+            name: "proj".into(),
+            domain_id: "d1".into(),
+            domain_name: "Default".into(),
+        };
+        let cases = [
+            identity(project.clone(), "u1", "alice", "member,Admin"),
+            identity(project, "", "alice", " reader , , member "),
+            identity(Scope::System, "u2", "", "admin"),
+            identity(
+                Scope::Domain {
+                    id: "d2".into(),
+                    name: String::new(),
+                },
+                "u3",
+                "bob",
+                "ADMIN",
+            ),
+        ];
+        let rid = RequestId {
+            local: "req-1".into(),
+            global: Some("req-2".into()),
+        };
+        for ctx in cases {
+            let mut headers = HeaderMap::new();
+            set_identity_headers(&mut headers, &ctx);
+            assert_eq!(
+                ctx.request_context(Some(&rid)),
+                crate::keystone_context::context_from_headers(&headers, Some(&rid)),
+                "{ctx:?}"
+            );
+        }
     }
 }

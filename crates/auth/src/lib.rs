@@ -13,7 +13,9 @@ mod options;
 
 pub use cache::{cache_key, memcache_key, CacheLimits};
 pub use error::AuthError;
-pub use keystone_context::{context_from_headers, KeystoneContext, KeystoneContextLayer};
+pub use keystone_context::{
+    context_from_headers, IdentitySource, KeystoneContext, KeystoneContextLayer,
+};
 pub use layer::{ExternalOAuth2Layer, ExternalOAuth2Service};
 pub use mapping::{AuthContext, Scope};
 pub use options::{ExtOAuth2Options, MappingOptions, SecurityStrategy};

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use http::HeaderValue;
 use serde_json::{Map, Value};
 use tacker_common::py::truthy;
+use tacker_common::{RequestContext, RequestId};
 
 use crate::options::MappingOptions;
 use crate::AuthError;
@@ -27,8 +28,9 @@ pub enum Scope {
     System,
 }
 
-/// The authenticated identity the `external_oauth2_token` filter puts into request
-/// extensions (the typed form of upstream's `external.token_info` and identity headers).
+/// The authenticated identity the `external_oauth2_token` filter derives from an
+/// introspection answer (the typed form of upstream's `external.token_info` and identity
+/// headers); cached per token. The app sees it as a [`RequestContext`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct AuthContext {
     pub user_id: String,
@@ -49,18 +51,46 @@ pub struct AuthContext {
     pub token_info: Arc<Map<String, Value>>,
 }
 
-impl<S: Send + Sync> axum::extract::FromRequestParts<S> for AuthContext {
-    type Rejection = (http::StatusCode, &'static str);
-
-    async fn from_request_parts(
-        parts: &mut http::request::Parts,
-        _state: &S,
-    ) -> Result<Self, Self::Rejection> {
-        parts
-            .extensions
-            .get::<AuthContext>()
-            .cloned()
-            .ok_or((http::StatusCode::UNAUTHORIZED, "401 Unauthorized"))
+impl AuthContext {
+    /// The request context this identity gives the app: what `keystonecontext`
+    /// (`oslo_context.RequestContext.from_environ`) would read from the identity headers the
+    /// filter sets, built directly from the typed identity (the headers are set for wire
+    /// parity only; nothing in this server parses them back).
+    pub fn request_context(&self, request_id: Option<&RequestId>) -> RequestContext {
+        // Header values are set even when empty; from_environ treats empty as absent.
+        let some = |s: &str| (!s.is_empty()).then(|| s.to_owned());
+        let mut ctx = RequestContext {
+            // `X-User-Id`, else `X-User` (which carries the user name).
+            user_id: some(&self.user_id).or_else(|| some(&self.user_name)),
+            user_name: some(&self.user_name),
+            user_domain_id: some(&self.user_domain_id),
+            user_domain_name: some(&self.user_domain_name),
+            roles: self.roles.clone(),
+            // Policy rule `context_is_admin` = `role:admin`, case-insensitive (oslo.policy).
+            is_admin: self.roles.iter().any(|r| r.eq_ignore_ascii_case("admin")),
+            request_id: request_id.map(|r| r.local.clone()),
+            global_request_id: request_id.and_then(|r| r.global.clone()),
+            ..RequestContext::default()
+        };
+        match &self.scope {
+            Scope::System => ctx.system_scope = Some("all".to_owned()),
+            Scope::Project {
+                id,
+                name,
+                domain_id,
+                domain_name,
+            } => {
+                ctx.project_id = some(id);
+                ctx.project_name = some(name);
+                ctx.project_domain_id = some(domain_id);
+                ctx.project_domain_name = some(domain_name);
+            }
+            Scope::Domain { id, name } => {
+                ctx.domain_id = some(id);
+                ctx.domain_name = some(name);
+            }
+        }
+        ctx
     }
 }
 

@@ -11,9 +11,9 @@ use base64::Engine as _;
 use http::{HeaderMap, Request, StatusCode};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
-use tacker_auth::{AuthContext, CacheLimits, Clock, ExternalOAuth2Layer};
+use tacker_auth::{CacheLimits, Clock, ExternalOAuth2Layer};
 use tacker_common::config::Section;
-use tacker_common::PeerCertificate;
+use tacker_common::{PeerCertificate, RequestContext};
 use tower::ServiceExt;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -204,7 +204,7 @@ fn req(token: Option<&str>) -> Request<Body> {
 }
 
 /// The app echoes the identity headers it receives and checks the typed context is there.
-async fn echo(ctx: AuthContext, headers: HeaderMap) -> axum::Json<Value> {
+async fn echo(ctx: RequestContext, headers: HeaderMap) -> axum::Json<Value> {
     let mut out = serde_json::Map::new();
     for (name, value) in &headers {
         let n = name.as_str();

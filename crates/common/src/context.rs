@@ -63,20 +63,30 @@ impl RequestContext {
     }
 }
 
+/// A handler found no [`RequestContext`]: the pipeline authenticates but has no
+/// `keystonecontext` (upstream would fall back to an admin context; refusing fails closed).
+/// The server's one answer for it: `401` with the text `401 Unauthorized`.
+#[derive(Clone, Copy, Debug)]
+pub struct MissingContext;
+
+impl axum::response::IntoResponse for MissingContext {
+    fn into_response(self) -> axum::response::Response {
+        (http::StatusCode::UNAUTHORIZED, "401 Unauthorized").into_response()
+    }
+}
+
 impl<S: Send + Sync> axum::extract::FromRequestParts<S> for RequestContext {
-    type Rejection = (http::StatusCode, &'static str);
+    type Rejection = MissingContext;
 
     async fn from_request_parts(
         parts: &mut http::request::Parts,
         _state: &S,
     ) -> Result<Self, Self::Rejection> {
-        // A pipeline that authenticates but has no `keystonecontext` never gets an implicit
-        // admin context: refusing is the fail-closed choice (upstream would fall back to admin).
         parts
             .extensions
             .get::<RequestContext>()
             .cloned()
-            .ok_or((http::StatusCode::UNAUTHORIZED, "401 Unauthorized"))
+            .ok_or(MissingContext)
     }
 }
 

@@ -4,13 +4,15 @@
 //! error pages (`webob`), and the request-scoped values every layer shares (`context`:
 //! oslo.context's `RequestContext`, the request id, the TLS peer certificate).
 
+pub mod accept;
+pub mod clock;
 pub mod config;
 mod context;
 pub mod ini;
 pub mod py;
 mod pyjson;
-mod webob;
+pub mod webob;
 
-pub use context::{PeerCertificate, RequestContext, RequestId};
+pub use context::{MissingContext, PeerCertificate, RequestContext, RequestId};
 pub use pyjson::{to_py_json, PyJson};
-pub use webob::{webob_error_page, webob_not_found};
+pub use webob::WebObError;

@@ -8,12 +8,11 @@
 
 mod authenticator;
 mod client;
-mod clock;
 mod error;
 pub mod options;
 
 pub use authenticator::{AuthenticatedForm, ClientAuthenticator};
 pub use client::{build_http_client, OAuth2Client};
-pub use clock::{Clock, SystemClock};
 pub use error::ClientError;
 pub use options::{AuthMethod, ClientOptions};
+pub use tacker_common::clock::{Clock, SystemClock};

@@ -12,8 +12,6 @@ pub mod paste;
 pub mod pipeline;
 pub mod sol;
 pub mod state;
-pub mod urlmap;
-pub mod webob;
 
 use std::sync::Arc;
 

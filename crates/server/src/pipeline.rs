@@ -1,6 +1,9 @@
-//! Builds the HTTP application from the loaded `api-paste.ini`: one service per urlmap prefix,
-//! each pipeline's filters wrapped around its app in the order the paste file lists them
-//! (first word outermost), exactly as `tacker.auth:pipeline_factory` composes them.
+//! Builds the HTTP application from the loaded `api-paste.ini`: `[composite:tacker]`'s urlmap
+//! becomes one axum router with a nested service per prefix (`egg:Paste#urlmap`: the longest
+//! prefix that matches at a segment boundary wins and is stripped from the path the app sees;
+//! `/` is the fallback), and each pipeline's filters wrap its app in the order the paste
+//! file lists them (first word outermost), exactly as `tacker.auth:pipeline_factory`
+//! composes them.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -9,16 +12,17 @@ use axum::body::Body;
 use axum::response::Response;
 use axum::Router;
 use http::Request;
-use tacker_auth::{ExternalOAuth2Layer, KeystoneContextLayer};
+use tacker_auth::{ExternalOAuth2Layer, IdentitySource, KeystoneContextLayer};
 use tower::util::BoxCloneSyncService;
 use tower::Layer;
+
+use tacker_common::WebObError;
 
 use crate::apps::{api_router_v1_app, not_found_app, versions_app};
 use crate::config::AuthStrategy;
 use crate::filters::{CatchErrorsLayer, ExtensionsLayer, NoAuthContextLayer, RequestIdLayer};
 use crate::paste::{AppDef, AppKind, FilterDef, FilterKind, PasteApp, Target};
 use crate::state::AppState;
-use crate::urlmap::UrlMap;
 
 /// Every app and every filtered pipeline has this one type.
 pub type HttpService = BoxCloneSyncService<Request<Body>, Response, Infallible>;
@@ -33,7 +37,10 @@ pub enum PipelineError {
 
 /// The whole application: the urlmap of `[composite:tacker]` with every pipeline built.
 pub fn build_app(state: &AppState, paste: &PasteApp) -> Result<Router, PipelineError> {
-    let mut entries = Vec::new();
+    // The outer router records `OriginalUri` before nesting strips the prefix, and serves the
+    // API description outside every pipeline (no token needed to read how to get one).
+    let mut app = crate::sol::openapi_app();
+    let mut root = None;
     let mut token_filters = TokenFilters::default();
     for (prefix, target) in &paste.urlmap {
         let svc = match target {
@@ -46,11 +53,43 @@ pub fn build_app(state: &AppState, paste: &PasteApp) -> Result<Router, PipelineE
                 app,
             } => build_pipeline(state, &mut token_filters, composite, filters, app)?,
         };
-        entries.push((prefix.clone(), svc));
+        if prefix.is_empty() {
+            root = Some(svc);
+        } else {
+            check_prefix(&paste.origin, prefix)?;
+            app = app.nest_service(prefix, svc);
+        }
     }
-    // The outer Router records `OriginalUri` before the urlmap rewrites the path, and serves
-    // the API description outside every pipeline (no token needed to read how to get one).
-    Ok(crate::sol::openapi_app().fallback_service(UrlMap::new(entries)))
+    Ok(match root {
+        Some(svc) => app.fallback_service(svc),
+        // paste.urlmap without a `/` entry: WebOb's 404 page.
+        None => app.fallback(
+            |method: http::Method, headers: http::HeaderMap| async move {
+                WebObError::not_found().render(&method, &headers)
+            },
+        ),
+    })
+}
+
+/// A urlmap prefix axum can nest: literal segments only (matchit's `{` `}` `*` would be read
+/// as captures), and not the API description's own path.
+fn check_prefix(origin: &str, prefix: &str) -> Result<(), PipelineError> {
+    let bad = if prefix.contains(['{', '}', '*']) {
+        Some("a urlmap prefix may not contain '{', '}' or '*'")
+    } else if prefix.contains("//") {
+        Some("a urlmap prefix may not contain an empty segment")
+    } else if prefix == crate::sol::OPENAPI_PATH {
+        Some("this path serves the API description")
+    } else {
+        None
+    };
+    match bad {
+        Some(reason) => Err(PipelineError::Filter(format!(
+            "{origin} [composite:{}] {prefix}: {reason}",
+            crate::paste::ROOT_APP
+        ))),
+        None => Ok(()),
+    }
 }
 
 fn build_app_service(state: &AppState, app: &AppDef) -> HttpService {
@@ -113,15 +152,24 @@ pub fn build_pipeline(
             // Right below request_id: a panic in authentication, context building or the app
             // becomes a 500 that still gets the request id header.
             FilterKind::CatchErrors => HttpService::new(CatchErrorsLayer.layer(svc)),
-            // After the token filter (it consumes the identity headers that filter sets,
-            // after stripping any the client sent).
-            FilterKind::KeystoneContext => HttpService::new(KeystoneContextLayer::new().layer(svc)),
-            // Above APIRouter: the extension resources (`/extensions`, `/vims`) are served
-            // here, the rest falls through to the app.
-            FilterKind::Extensions => {
-                HttpService::new(ExtensionsLayer::new(state.vim_router()).layer(svc))
+            // After the token filter: it requires the context that filter derived. Without a
+            // token filter in the pipeline it reads the identity headers a trusted proxy set;
+            // with one anywhere in the pipeline it never does (fail closed).
+            FilterKind::KeystoneContext => {
+                let source = if has_token_filter {
+                    IdentitySource::TokenFilter
+                } else {
+                    IdentitySource::TrustedHeaders
+                };
+                HttpService::new(KeystoneContextLayer::new(source).layer(svc))
             }
-            // Authenticates the caller and sets the identity headers keystonecontext reads.
+            // Above APIRouter: the extension resources (`/extensions`, `/vims`) are routed
+            // here, every other path falls through to the app.
+            FilterKind::Extensions => {
+                HttpService::new(ExtensionsLayer::new(state.vim_routes()).layer(svc))
+            }
+            // Authenticates the caller, puts the typed context into the request and sets the
+            // identity headers (wire parity with keystonemiddleware).
             FilterKind::ExternalOAuth2Token => {
                 HttpService::new(token_filters.get(state, filter)?.layer(svc))
             }

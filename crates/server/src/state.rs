@@ -88,8 +88,8 @@ impl AppState {
         }
     }
 
-    /// The `/v1.0` VIM resources, served by the `extensions` filter.
-    pub fn vim_router(&self) -> Router {
-        tacker_vim::api_router(self.vims.clone())
+    /// The `/v1.0` VIM resources, routed by the `extensions` filter.
+    pub fn vim_routes(&self) -> Router {
+        tacker_vim::api_routes(self.vims.clone())
     }
 }

@@ -8,12 +8,13 @@ use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::any;
+use axum::routing::{get, MethodRouter};
 use axum::Router;
-use chrono::Utc;
+use chrono::NaiveDateTime;
 use serde_json::{json, Map, Value};
-use tacker_common::RequestContext;
-use tacker_common::{webob_not_found, PyJson};
+use tacker_common::clock::{Clock, SystemClock};
+use tacker_common::webob::{without_allow_header, WebObError};
+use tacker_common::{PyJson, RequestContext};
 
 use crate::attributes::{parse_body, prepare_create, prepare_update};
 use crate::drivers::{DriverRegistry, VimDriver};
@@ -23,11 +24,12 @@ use crate::store::{VimFilter, VimStore};
 use crate::view::vim_view;
 use crate::VimError;
 
-/// What the VIM API needs: the store and the drivers.
+/// What the VIM API needs: the store, the drivers and the clock its timestamps come from.
 #[derive(Clone)]
 pub struct VimState {
     store: Arc<dyn VimStore>,
     drivers: Arc<DriverRegistry>,
+    clock: Arc<dyn Clock>,
 }
 
 impl VimState {
@@ -35,7 +37,14 @@ impl VimState {
         Self {
             store,
             drivers: Arc::new(drivers),
+            clock: Arc::new(SystemClock),
         }
+    }
+
+    /// Take `created_at` / `updated_at` / `deleted_at` from `clock`.
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
     }
 
     pub fn store(&self) -> &Arc<dyn VimStore> {
@@ -45,81 +54,97 @@ impl VimState {
     fn driver(&self, vim_type: &str) -> Option<Arc<dyn VimDriver>> {
         self.drivers.get(vim_type).cloned()
     }
+
+    /// The clock's time as the naive UTC timestamp the database stores (microseconds).
+    fn now(&self) -> NaiveDateTime {
+        let micros = (self.clock.now_unix() * 1_000_000.0).round() as i64;
+        chrono::DateTime::from_timestamp_micros(micros)
+            .unwrap_or_default()
+            .naive_utc()
+    }
 }
 
-/// The VIM API router; paths are relative to `/v1.0`. Anything else is WebOb's 404 page.
-pub fn api_router(state: VimState) -> Router {
+/// The VIM resources (`/vims`, `/vims.json`, `/vims/{id}[.json]`, paths relative to `/v1.0`),
+/// routed by path and method as the `routes` mapper of Tacker's extension does. A method a
+/// resource does not have is WebOb's 404 page (no `Allow` header), as upstream. Other paths
+/// are not routed here: the caller's fallback serves them.
+pub fn api_routes(state: VimState) -> Router {
+    let collection = || get(list).head(not_found).post(create).fallback(not_found);
+    let member: MethodRouter<VimState> = get(show)
+        .head(not_found)
+        .put(update)
+        .delete(delete)
+        .fallback(not_found);
     Router::new()
-        .route("/vims", any(collection))
-        .route("/vims.json", any(collection))
-        .route("/vims/{id}", any(member))
-        .fallback(|headers: HeaderMap| async move { not_found(&headers) })
+        .route("/vims", collection())
+        .route("/vims.json", collection())
+        .route("/vims/{id}", member)
         .with_state(state)
 }
 
-async fn collection(
+/// [`api_routes`] on their own: any other path is WebOb's 404 page, and no answer has an
+/// `Allow` header.
+pub fn api_router(state: VimState) -> Router {
+    Router::new().fallback_service(without_allow_header(api_routes(state).fallback(not_found)))
+}
+
+/// WebOb's 404 page (`webob.exc.HTTPNotFound()`) in the representation `Accept` asks for.
+async fn not_found(method: Method, headers: HeaderMap) -> Response {
+    WebObError::not_found().render(&method, &headers)
+}
+
+/// `/vims/{id}.json`: the only format suffix routes accepts.
+fn vim_id(id: &str) -> &str {
+    id.strip_suffix(".json").unwrap_or(id)
+}
+
+async fn list(
     State(state): State<VimState>,
-    method: Method,
-    headers: HeaderMap,
-    ctx: Option<axum::Extension<RequestContext>>,
+    ctx: RequestContext,
     RawQuery(query): RawQuery,
-    body: Bytes,
 ) -> Response {
-    let Some(axum::Extension(ctx)) = ctx else {
-        return unauthorized();
-    };
-    let result = match method {
-        Method::GET => list(&state, &ctx, query.as_deref().unwrap_or("")).await,
-        Method::POST => create(&state, &ctx, &body).await,
-        _ => return not_found(&headers),
-    };
-    result.unwrap_or_else(IntoResponse::into_response)
+    do_list(&state, &ctx, query.as_deref().unwrap_or(""))
+        .await
+        .unwrap_or_else(IntoResponse::into_response)
 }
 
-/// WebOb's 404 for unrouted requests: the HTML page, or its JSON form when the client asks
-/// for JSON and not for HTML (`WSGIHTTPException.generate_response`, spec §2.1).
-fn not_found(headers: &HeaderMap) -> Response {
-    let accept = headers
-        .get(http::header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    if accept.contains("application/json") && !accept.contains("html") && !accept.contains("*/*") {
-        let body = json!({
-            "message": "The resource could not be found.<br /><br />\n\n\n",
-            "code": "404 Not Found",
-            "title": "Not Found",
-        });
-        return (StatusCode::NOT_FOUND, PyJson(body)).into_response();
-    }
-    webob_not_found("")
+async fn create(State(state): State<VimState>, ctx: RequestContext, body: Bytes) -> Response {
+    do_create(&state, &ctx, &body)
+        .await
+        .unwrap_or_else(IntoResponse::into_response)
 }
 
-async fn member(
+async fn show(
     State(state): State<VimState>,
-    method: Method,
-    headers: HeaderMap,
-    ctx: Option<axum::Extension<RequestContext>>,
+    ctx: RequestContext,
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
-    body: Bytes,
 ) -> Response {
-    let Some(axum::Extension(ctx)) = ctx else {
-        return unauthorized();
-    };
-    // `/vims/{id}.json`: the only format suffix routes accepts.
-    let id = id.strip_suffix(".json").unwrap_or(&id).to_owned();
-    let result = match method {
-        Method::GET => show(&state, &ctx, &id, query.as_deref().unwrap_or("")).await,
-        Method::PUT => update(&state, &ctx, &id, &body).await,
-        Method::DELETE => delete(&state, &ctx, &id, &body).await,
-        _ => return not_found(&headers),
-    };
-    result.unwrap_or_else(IntoResponse::into_response)
+    do_show(&state, &ctx, vim_id(&id), query.as_deref().unwrap_or(""))
+        .await
+        .unwrap_or_else(IntoResponse::into_response)
 }
 
-/// No request context means no `keystonecontext` ran: fail closed.
-fn unauthorized() -> Response {
-    (StatusCode::UNAUTHORIZED, "401 Unauthorized").into_response()
+async fn update(
+    State(state): State<VimState>,
+    ctx: RequestContext,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    do_update(&state, &ctx, vim_id(&id), &body)
+        .await
+        .unwrap_or_else(IntoResponse::into_response)
+}
+
+async fn delete(
+    State(state): State<VimState>,
+    ctx: RequestContext,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    do_delete(&state, &ctx, vim_id(&id), &body)
+        .await
+        .unwrap_or_else(IntoResponse::into_response)
 }
 
 /// Query pairs in order, empty values dropped (`api_common.get_filters`).
@@ -148,7 +173,11 @@ const NOT_FILTERS: [&str; 6] = [
     "page_reverse",
 ];
 
-async fn list(state: &VimState, ctx: &RequestContext, query: &str) -> Result<Response, VimError> {
+async fn do_list(
+    state: &VimState,
+    ctx: &RequestContext,
+    query: &str,
+) -> Result<Response, VimError> {
     let pairs = query_pairs(query);
     let fields = fields_of(&pairs);
     let mut grouped: Vec<(String, Vec<String>)> = Vec::new();
@@ -192,7 +221,7 @@ async fn fetch(
     Ok(vim)
 }
 
-async fn show(
+async fn do_show(
     state: &VimState,
     ctx: &RequestContext,
     id: &str,
@@ -210,7 +239,11 @@ async fn discard_new_key(driver: &dyn VimDriver, vim: &Vim) {
     }
 }
 
-async fn create(state: &VimState, ctx: &RequestContext, raw: &[u8]) -> Result<Response, VimError> {
+async fn do_create(
+    state: &VimState,
+    ctx: &RequestContext,
+    raw: &[u8],
+) -> Result<Response, VimError> {
     let req = prepare_create(ctx, parse_body(raw)?, raw)?;
     if !allowed(ctx, Action::Create, &req.tenant_id) {
         return Err(VimError::PolicyNotAuthorized(
@@ -239,7 +272,7 @@ async fn create(state: &VimState, ctx: &RequestContext, raw: &[u8]) -> Result<Re
         placement_attr: None,
         shared: false,
         is_default: req.is_default,
-        created_at: Utc::now().naive_utc(),
+        created_at: state.now(),
         updated_at: None,
         deleted_at: None,
         extra: req.extra,
@@ -313,7 +346,7 @@ fn rewrite_auth_cred(cred: &mut Map<String, Value>, sent: &Map<String, Value>) {
     }
 }
 
-async fn update(
+async fn do_update(
     state: &VimState,
     ctx: &RequestContext,
     id: &str,
@@ -358,7 +391,7 @@ async fn update(
     } else {
         false
     };
-    vim.updated_at = Some(Utc::now().naive_utc());
+    vim.updated_at = Some(state.now());
     if let Err(e) = state.store.update(&vim).await {
         if reregistered {
             discard_new_key(driver.as_ref(), &vim).await;
@@ -374,7 +407,7 @@ async fn update(
     Ok(PyJson(json!({ "vim": vim_view(&vim, None) })).into_response())
 }
 
-async fn delete(
+async fn do_delete(
     state: &VimState,
     ctx: &RequestContext,
     id: &str,
@@ -398,7 +431,7 @@ async fn delete(
     // Removing a key that is already gone succeeds, so a DELETE retried after a failed
     // database write completes.
     driver.deregister(&vim).await?;
-    state.store.soft_delete(id, Utc::now().naive_utc()).await?;
+    state.store.soft_delete(id, state.now()).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

@@ -13,7 +13,7 @@ pub mod store;
 pub mod vault;
 mod view;
 
-pub use api::{api_router, VimState};
+pub use api::{api_router, api_routes, VimState};
 pub use drivers::{DriverRegistry, VimDriver};
 pub use error::VimError;
 pub use mask::{mask_dict_password, mask_password};

@@ -1454,15 +1454,28 @@ async fn unmatched_methods_and_paths_webob_404() {
         (Method::GET, format!("/vims/{id}/edit")),
         (Method::GET, "/vims.xml".to_owned()),
     ] {
-        let r = app.request(Some(&ctx), m.clone(), &uri, None, &[]).await;
+        // curl's default Accept: WebOb's HTML page.
+        let r = app
+            .request(Some(&ctx), m.clone(), &uri, None, &[("accept", "*/*")])
+            .await;
         assert_eq!(r.status, StatusCode::NOT_FOUND, "{m} {uri}");
         assert_eq!(
             r.headers["content-type"], "text/html; charset=UTF-8",
             "{m} {uri}"
         );
+        assert!(r.headers.get("allow").is_none(), "{m} {uri}: no Allow");
         if m != Method::HEAD {
             assert!(
                 r.body.contains("The resource could not be found."),
+                "{m} {uri}"
+            );
+        }
+        // No Accept at all: WebOb reads it as empty and answers text/plain.
+        if m != Method::HEAD {
+            let r = app.request(Some(&ctx), m.clone(), &uri, None, &[]).await;
+            assert_eq!(r.status, StatusCode::NOT_FOUND, "{m} {uri}");
+            assert_eq!(
+                r.headers["content-type"], "text/plain; charset=UTF-8",
                 "{m} {uri}"
             );
         }

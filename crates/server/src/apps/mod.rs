@@ -6,9 +6,8 @@ mod versions;
 pub use versions::versions_app;
 
 use axum::Router;
-use http::{HeaderMap, StatusCode};
-
-use crate::webob::webob_page;
+use http::{HeaderMap, Method};
+use tacker_common::WebObError;
 
 /// `tacker.api.v1.router:APIRouter`: its mapper is empty (every legacy resource comes from
 /// the `extensions` filter), so everything that reaches it is WebOb's 404.
@@ -19,12 +18,7 @@ pub fn api_router_v1_app() -> Router {
 /// An app that answers WebOb's 404 page to everything: `APIRouter`, and the Prometheus /
 /// server-notification receivers this server does not provide.
 pub fn not_found_app() -> Router {
-    Router::new().fallback(|headers: HeaderMap| async move {
-        webob_page(
-            &headers,
-            StatusCode::NOT_FOUND,
-            "The resource could not be found.",
-            "",
-        )
+    Router::new().fallback(|method: Method, headers: HeaderMap| async move {
+        WebObError::not_found().render(&method, &headers)
     })
 }

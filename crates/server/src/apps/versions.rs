@@ -4,12 +4,11 @@
 use axum::extract::Request;
 use axum::response::{IntoResponse, Response};
 use axum::Router;
-use http::StatusCode;
 use serde_json::json;
 use tacker_common::PyJson;
 
 use crate::listener::ConnectionInfo;
-use crate::webob::webob_page;
+use tacker_common::WebObError;
 
 /// `scheme` is `https` when the listener serves TLS (the connection's [`ConnectionInfo`]
 /// wins when present); `fallback_host` stands in for a request
@@ -24,12 +23,9 @@ pub fn versions_app(scheme: &'static str, fallback_host: String) -> Router {
 fn versions(scheme: &str, fallback_host: &str, req: Request) -> Response {
     // The app sits at the empty urlmap prefix, so the path is the request's whole path.
     if req.uri().path() != "/" {
-        return webob_page(
-            req.headers(),
-            StatusCode::NOT_FOUND,
-            "Unknown API version specified",
-            "",
-        );
+        return WebObError::not_found()
+            .with_explanation("Unknown API version specified")
+            .render(req.method(), req.headers());
     }
     let conn = req.extensions().get::<ConnectionInfo>();
     let scheme = conn

@@ -14,11 +14,7 @@ use http::{Request, StatusCode};
 use tacker_common::RequestId;
 use tower::{Layer, Service};
 
-use crate::webob::webob_page;
-
-/// WebOb `HTTPInternalServerError.explanation`.
-const EXPLANATION: &str =
-    "The server has either erred or is incapable of performing the requested operation.";
+use tacker_common::WebObError;
 
 #[derive(Clone, Copy, Debug, Default)]
 pub struct CatchErrorsLayer;
@@ -58,6 +54,7 @@ where
     }
 
     fn call(&mut self, req: Request<Body>) -> Self::Future {
+        let method = req.method().clone();
         let headers = req.headers().clone();
         let request_id = req.extensions().get::<RequestId>().map(|r| r.local.clone());
         let fail = move |payload: Box<dyn Any + Send>| {
@@ -66,7 +63,7 @@ where
                 "An error occurred during processing the request: panic: {}",
                 panic_message(payload.as_ref())
             );
-            webob_page(&headers, StatusCode::INTERNAL_SERVER_ERROR, EXPLANATION, "")
+            WebObError::new(StatusCode::INTERNAL_SERVER_ERROR).render(&method, &headers)
         };
         match std::panic::catch_unwind(AssertUnwindSafe(|| self.inner.call(req))) {
             Ok(fut) => Box::pin(async move {
@@ -108,7 +105,7 @@ mod tests {
             .unwrap();
         let body = String::from_utf8(body.to_vec()).unwrap();
         assert!(
-            body.contains("<h1>500 Internal Server Error</h1>") && body.contains(EXPLANATION),
+            body.contains("<h1>500 Internal Server Error</h1>") && body.contains("The server has either erred or is incapable of performing the requested operation."),
             "{body}"
         );
         assert!(

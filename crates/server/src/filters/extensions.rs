@@ -1,19 +1,20 @@
-//! `extensions` (`tacker.api.extensions:extension_middleware_factory`): serves the extension
+//! `extensions` (`tacker.api.extensions:extension_middleware_factory`): routes the extension
 //! resources of `/v1.0` (the `extensions` listing and the `vims` collection) and passes
-//! every other path down to `APIRouter`.
+//! every other request down to `APIRouter`.
 
-use std::task::{Context, Poll};
+use std::convert::Infallible;
 
 use axum::body::Body;
+use axum::extract::Path;
 use axum::response::{IntoResponse, Response};
+use axum::routing::{get, MethodRouter};
 use axum::Router;
-use futures::future::BoxFuture;
-use http::{Method, Request, StatusCode};
+use http::{HeaderMap, Method, Request};
 use serde_json::{json, Value};
+use tacker_common::webob::{without_allow_header, WebObError};
 use tacker_common::PyJson;
-use tower::{Layer, Service, ServiceExt};
-
-use crate::webob::webob_page;
+use tower::util::MapResponse;
+use tower::{Layer, Service};
 
 /// The extensions Tacker loads, in its file-name order (`commonservices`, `nfvo`, `vnfm`).
 fn extensions() -> [Value; 3] {
@@ -49,7 +50,7 @@ fn extensions() -> [Value; 3] {
     ]
 }
 
-/// The `extensions` filter; `resources` serves the extension collections (`/vims...`).
+/// The `extensions` filter: `resources` are the extension collections' routes (`/vims...`).
 #[derive(Clone)]
 pub struct ExtensionsLayer {
     resources: Router,
@@ -61,101 +62,60 @@ impl ExtensionsLayer {
     }
 }
 
-impl<S> Layer<S> for ExtensionsLayer {
-    type Service = Extensions<S>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        Extensions {
-            inner,
-            resources: self.resources.clone(),
-        }
-    }
-}
-
-#[derive(Clone)]
-pub struct Extensions<S> {
-    inner: S,
-    resources: Router,
-}
-
-/// What the extension mapper matches for a path (relative to `/v1.0`).
-enum Route<'a> {
-    Index,
-    Show(&'a str),
-    Vims,
-    Other,
-}
-
-fn route(path: &str) -> Route<'_> {
-    match path {
-        "/extensions" | "/extensions.json" => Route::Index,
-        "/vims" | "/vims.json" => Route::Vims,
-        _ => {
-            if let Some(alias) = path.strip_prefix("/extensions/") {
-                if !alias.is_empty() && !alias.contains('/') {
-                    // routes' `{id}.:(format)` form.
-                    return Route::Show(alias.strip_suffix(".json").unwrap_or(alias));
-                }
-            }
-            if path.starts_with("/vims/") {
-                return Route::Vims;
-            }
-            Route::Other
-        }
-    }
-}
-
-impl<S> Service<Request<Body>> for Extensions<S>
+impl<S> Layer<S> for ExtensionsLayer
 where
-    S: Service<Request<Body>, Response = Response, Error = std::convert::Infallible>
+    S: Service<Request<Body>, Response = Response, Error = Infallible>
+        + Clone
         + Send
+        + Sync
         + 'static,
     S::Future: Send + 'static,
 {
-    type Response = Response;
-    type Error = std::convert::Infallible;
-    type Future = BoxFuture<'static, Result<Response, Self::Error>>;
+    type Service = MapResponse<Router, fn(Response) -> Response>;
 
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
+    /// `ExtensionMiddleware`: the extension controller's routes and the extension resources
+    /// are matched by path and method (routes' mapper); any other request goes to `inner`
+    /// (APIRouter). An unrouted method of `/extensions` falls through too, as upstream. No
+    /// answer carries `Allow` (see [`without_allow_header`]).
+    fn layer(&self, inner: S) -> Self::Service {
+        let listing = || -> MethodRouter {
+            get(index)
+                .post(resource_not_found)
+                .fallback_service(inner.clone())
+        };
+        let member = get(show)
+            .delete(resource_not_found)
+            // Upstream crashes with 500 (no `update`): the same 404 as DELETE here.
+            .put(resource_not_found)
+            .fallback_service(inner.clone());
+        let router = Router::new()
+            .route("/extensions", listing())
+            .route("/extensions.json", listing())
+            .route("/extensions/{alias}", member)
+            .merge(self.resources.clone())
+            .fallback_service(inner);
+        without_allow_header(router)
     }
+}
 
-    fn call(&mut self, req: Request<Body>) -> Self::Future {
-        let method = req.method().clone();
-        let is_get = method == Method::GET || method == Method::HEAD;
-        let resource_not_found = |req: &Request<Body>| {
-            // ExtensionController.create/delete: HTTPNotFound("Resource not found.").
-            webob_page(
-                req.headers(),
-                StatusCode::NOT_FOUND,
-                "The resource could not be found.",
-                "Resource not found.",
-            )
-        };
-        let resp = match route(req.uri().path()) {
-            Route::Index if is_get => PyJson(json!({ "extensions": extensions() })).into_response(),
-            Route::Index if method == Method::POST => resource_not_found(&req),
-            Route::Show(alias) if is_get => {
-                match extensions().into_iter().find(|e| e["alias"] == alias) {
-                    Some(ext) => PyJson(json!({ "extension": ext })).into_response(),
-                    None => webob_page(
-                        req.headers(),
-                        StatusCode::NOT_FOUND,
-                        "The resource could not be found.",
-                        &format!("Extension with alias {alias} does not exist"),
-                    ),
-                }
-            }
-            // Upstream: DELETE is the same 404, PUT crashes with 500 (no `update`): 404 here.
-            Route::Show(_) if method == Method::DELETE || method == Method::PUT => {
-                resource_not_found(&req)
-            }
-            Route::Vims => {
-                let resources = self.resources.clone();
-                return Box::pin(async move { resources.oneshot(req).await });
-            }
-            _ => return Box::pin(self.inner.call(req)),
-        };
-        Box::pin(async move { Ok(resp) })
+async fn index() -> Response {
+    PyJson(json!({ "extensions": extensions() })).into_response()
+}
+
+/// routes' `{id}.:(format)` form: `/extensions/NFVO.json` is `NFVO`.
+async fn show(Path(alias): Path<String>, method: Method, headers: HeaderMap) -> Response {
+    let alias = alias.strip_suffix(".json").unwrap_or(&alias);
+    match extensions().into_iter().find(|e| e["alias"] == alias) {
+        Some(ext) => PyJson(json!({ "extension": ext })).into_response(),
+        None => WebObError::not_found()
+            .with_detail(format!("Extension with alias {alias} does not exist"))
+            .render(&method, &headers),
     }
+}
+
+/// ExtensionController.create/delete: `HTTPNotFound("Resource not found.")`.
+async fn resource_not_found(method: Method, headers: HeaderMap) -> Response {
+    WebObError::not_found()
+        .with_detail("Resource not found.")
+        .render(&method, &headers)
 }

@@ -7,6 +7,6 @@ mod noauth;
 mod request_id;
 
 pub use catch_errors::{CatchErrors, CatchErrorsLayer};
-pub use extensions::{Extensions, ExtensionsLayer};
+pub use extensions::ExtensionsLayer;
 pub use noauth::{NoAuthContext, NoAuthContextLayer};
 pub use request_id::{RequestIdLayer, RequestIdService};

@@ -29,7 +29,7 @@ use tacker_common::to_py_json;
 
 pub use api_version::{check_version, ApiVersion};
 pub use negotiation::accept_admits;
-pub use openapi::{openapi_app, OPENAPI_YAML};
+pub use openapi::{openapi_app, OPENAPI_PATH, OPENAPI_YAML};
 
 /// The VNF package management API version advertised at `/vnfpkgm/v1/api_versions`.
 /// Tacker's v1 package API (`tacker/api/vnfpkgm/v1`) follows ETSI GS NFV-SOL 005 v2.6.1

@@ -8,11 +8,14 @@ use http::header;
 /// `api-ref/openapi.yaml` (OpenAPI 3.1).
 pub const OPENAPI_YAML: &str = include_str!("../../../../api-ref/openapi.yaml");
 
-/// Serves [`OPENAPI_YAML`] at `/openapi.yaml` (`Content-Type: application/yaml`, RFC 9512).
+/// Where the API description is served, outside every pipeline.
+pub const OPENAPI_PATH: &str = "/openapi.yaml";
+
+/// Serves [`OPENAPI_YAML`] at [`OPENAPI_PATH`] (`Content-Type: application/yaml`, RFC 9512).
 /// Mounted outside the authenticated pipelines: the reference is public.
 pub fn openapi_app() -> Router {
     Router::new().route(
-        "/openapi.yaml",
+        OPENAPI_PATH,
         get(|| async { ([(header::CONTENT_TYPE, "application/yaml")], OPENAPI_YAML) }),
     )
 }

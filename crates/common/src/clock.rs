@@ -1,4 +1,5 @@
-//! Injected wall-clock time: assertion `iat`/`exp`, token expiry and cache TTLs depend on it.
+//! Injected wall-clock time: assertion `iat`/`exp`, token expiry, cache TTLs and the VIM
+//! registry's timestamps depend on it.
 
 use std::fmt::Debug;
 use std::time::{SystemTime, UNIX_EPOCH};
