@@ -25,10 +25,10 @@ use axum::routing::any;
 use axum::Router;
 use http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use serde_json::{json, Value};
+use tacker_common::accept::Accept;
 use tacker_common::to_py_json;
 
 pub use api_version::{check_version, ApiVersion};
-pub use negotiation::accept_admits;
 pub use openapi::{openapi_app, OPENAPI_PATH, OPENAPI_YAML};
 
 /// The VNF package management API version advertised at `/vnfpkgm/v1/api_versions`.
@@ -190,8 +190,12 @@ impl SolApp {
         if matches!(parts.method, Method::POST | Method::PUT | Method::PATCH) {
             check_body(header_str(header::CONTENT_TYPE), body).await?;
         }
-        let accept = header_str(header::ACCEPT);
-        if !accept_admits(accept.as_deref(), "application/json") {
+        // `SolRequest.best_match_accept`: `request.accept.acceptable_offers(...)` (WebOb).
+        if Accept::from_headers(&parts.headers)
+            .best(&["application/json"])
+            .is_none()
+        {
+            let accept = header_str(header::ACCEPT);
             return Err(SolError::NotAcceptable(accept.unwrap_or_default()));
         }
         let is_get = parts.method == Method::GET;
