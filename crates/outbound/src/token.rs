@@ -5,6 +5,12 @@
 //! Client authentication (the five `auth_method`s), TLS (`cafile`, `insecure`, `certfile`,
 //! `keyfile`) and `http_connect_timeout` come from `tacker-oauth2-client`, the same code the
 //! inbound introspection client uses.
+//!
+//! The request and the response are not the `oauth2` crate's: its client-credentials request
+//! puts `grant_type` first, escapes with `form_urlencoded` rather than Python's `quote_plus`,
+//! form-encodes the Basic credentials and adds `Accept: application/json`, and its
+//! `StandardTokenResponse` refuses bodies upstream accepts (no `token_type`, a string
+//! `expires_in`, a non-JSON Content-Type). The tests in `tests/token_source.rs` pin both.
 
 use std::fmt;
 use std::sync::{Arc, Mutex};

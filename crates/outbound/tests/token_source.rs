@@ -242,6 +242,85 @@ async fn test_get_headers_client_secret_basic() {
     assert_bearer_and_invalidate(&src, &server, "basic-token").await;
 }
 
+/// Python's `urlencode` (`quote_plus`, what keystoneauth's session sends): `~` kept, `*` and
+/// `:` escaped, space as `+`, fields in upstream's order (client authentication, `scope`,
+/// `grant_type`); requests' `HTTPBasicAuth` puts id and secret into the Basic header as they
+/// are, not form-encoded first as RFC 6749 §2.3.1 (and the `oauth2` crate) would.
+#[tokio::test]
+async fn token_request_is_encoded_as_python_encodes_it() {
+    let server = MockServer::start().await;
+    // base64("tacker client~*:p:w~*")
+    Mock::given(method("POST"))
+        .and(path("/token"))
+        .and(header(
+            "authorization",
+            "Basic dGFja2VyIGNsaWVudH4qOnA6d34q",
+        ))
+        .and(body_string(
+            "scope=openstack+a~b%2A&grant_type=client_credentials",
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(token_json("basic")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/token"))
+        .and(body_string(
+            "client_id=tacker+client~%2A&client_secret=p%3Aw~%2A&scope=openstack+a~b%2A&grant_type=client_credentials",
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(token_json("post")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    for (auth_method, expected) in [
+        ("client_secret_basic", "basic"),
+        ("client_secret_post", "post"),
+    ] {
+        let mut pairs = base(&server, auth_method);
+        pairs.retain(|(k, _)| !matches!(k.as_str(), "client_id" | "client_secret" | "scope"));
+        pairs.extend([
+            ("client_id".into(), "tacker client~*".into()),
+            ("client_secret".into(), "p:w~*".into()),
+            ("scope".into(), "openstack a~b*".into()),
+        ]);
+        let token = source(&pairs).unwrap().token().await.unwrap();
+        assert_eq!(token.expose(), expected, "{auth_method}");
+    }
+}
+
+/// Upstream reads nothing but `access_token` from a 200 (`http_response.json()
+/// .get('access_token')`, whatever the Content-Type): a body without `token_type`, with
+/// `expires_in` as a string (some servers send it so), served as `text/plain`, gives a token,
+/// and the string `expires_in` still sets how long it is reused (120 s less a tenth).
+#[tokio::test]
+async fn token_response_is_read_as_upstream_reads_it() {
+    let server = MockServer::start().await;
+    let counter = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let c = counter.clone();
+    Mock::given(method("POST"))
+        .respond_with(move |_: &Request| {
+            let n = c.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            ResponseTemplate::new(200).set_body_raw(
+                format!(r#"{{"access_token": "loose-{n}", "expires_in": "120"}}"#),
+                "text/plain",
+            )
+        })
+        .mount(&server)
+        .await;
+    let clock = ManualClock::new(1_800_000_000.0);
+    let pairs = base(&server, "client_secret_basic");
+    let p: Vec<(&str, &str)> = pairs
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let src = TokenSource::new(&section(&p), Arc::new(clock.clone())).unwrap();
+    assert_eq!(src.token().await.unwrap().expose(), "loose-0");
+    clock.advance(107.0);
+    assert_eq!(src.token().await.unwrap().expose(), "loose-0");
+    clock.advance(2.0);
+    assert_eq!(src.token().await.unwrap().expose(), "loose-1");
+}
+
 fn check_assertion(
     form: &[(String, String)],
     key: &jsonwebtoken::DecodingKey,

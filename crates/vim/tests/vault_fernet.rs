@@ -196,6 +196,31 @@ async fn live_python_tokens_decrypt_in_rust() {
     }
 }
 
+const PY_ENCRYPT_AHEAD: &str = r#"
+import json, sys, time
+from cryptography.fernet import Fernet
+req = json.load(sys.stdin)
+key = Fernet.generate_key()
+f = Fernet(key)
+token = f.encrypt_at_time(b"from-a-clock-ahead", int(time.time()) + req["ahead"])
+# Python itself decrypts it without a ttl, as Tacker calls it.
+assert f.decrypt(token) == b"from-a-clock-ahead"
+json.dump({"key": key.decode(), "token": token.decode()}, sys.stdout)
+"#;
+
+/// A token written by a host whose clock runs a day ahead: Python's `Fernet.decrypt` without
+/// a `ttl` ignores the timestamp, so Tacker reads it, and so must we.
+#[tokio::test]
+async fn python_tokens_from_a_clock_ahead_decrypt_in_rust() {
+    let Some(python) = fernet_python() else {
+        return;
+    };
+    let out = run_python(&python, PY_ENCRYPT_AHEAD, &json!({ "ahead": 86_400 })).await;
+    let key = SecretString::from(out["key"].as_str().unwrap());
+    let plain = fernet::decrypt(&key, out["token"].as_str().unwrap()).unwrap();
+    assert_eq!(plain.expose_secret(), "from-a-clock-ahead");
+}
+
 const PY_TACKER_KEY_FILE: &str = r#"
 import json, sys
 from cryptography.fernet import Fernet

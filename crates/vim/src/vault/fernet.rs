@@ -1,42 +1,25 @@
-//! Fernet, byte for byte as Python's `cryptography.fernet` (the library Tacker encrypts VIM
-//! secrets with), so keys and tokens written by an existing Tacker stay readable and ours
-//! stay readable to it.
+//! Fernet as Python's `cryptography.fernet.Fernet` (the library Tacker encrypts VIM secrets
+//! with), so keys and tokens written by an existing Tacker stay readable and ours stay
+//! readable to it. The token format and the cryptography are the `fernet` crate's (its
+//! pure-Rust `rustcrypto` backend); this module keeps what Tacker's use of it needs:
 //!
-//! Key: 32 bytes, URL-safe base64 with padding (44 characters); the first 16 bytes sign
-//! (HMAC-SHA256), the last 16 encrypt (AES-128-CBC).
-//! Token: URL-safe base64 with padding of
-//! `0x80 | timestamp (u64 BE seconds) | IV (16) | ciphertext (PKCS7) | HMAC-SHA256 (32)`,
-//! the HMAC covering everything before it.
-//!
-//! Tacker never passes a `ttl`, so decryption does not look at the timestamp (as
-//! `Fernet.decrypt(token)` without `ttl`).
+//! - Key: 32 bytes, URL-safe base64 with padding (44 characters), accepted without the
+//!   padding and with surrounding whitespace (a key file written by hand ends in a newline).
+//! - Token: URL-safe base64 with padding, accepted without it.
+//! - Tacker never passes a `ttl`, and `Fernet.decrypt(token)` without one does not look at
+//!   the timestamp at all, not even at one in the future (`_decrypt_data` checks the clock
+//!   skew only with a `ttl`); [`FernetKey::decrypt`] does the same.
 
-use aes::Aes128;
-use base64::alphabet;
-use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, URL_SAFE};
-use base64::engine::DecodePaddingMode;
-use base64::Engine as _;
-use cbc::cipher::block_padding::Pkcs7;
-use cbc::cipher::{BlockDecryptMut, BlockEncryptMut, KeyIvInit};
-use hmac::{Hmac, Mac};
-use rand::RngCore;
-use secrecy::zeroize::Zeroize;
-use secrecy::{ExposeSecret, SecretBox, SecretSlice, SecretString};
-use sha2::Sha256;
+use secrecy::{ExposeSecret, SecretSlice, SecretString};
 
-const VERSION: u8 = 0x80;
-const HEADER_LEN: usize = 1 + 8 + 16;
-const MAC_LEN: usize = 32;
-const BLOCK_LEN: usize = 16;
+/// Seconds a token's timestamp may lie ahead of the clock before the `fernet` crate refuses
+/// it: `MAX_CLOCK_SKEW` there, as `_MAX_CLOCK_SKEW` in `cryptography.fernet`.
+const MAX_CLOCK_SKEW: u64 = 60;
 
-/// URL-safe alphabet that accepts input with or without `=` padding (Python's decoder is
-/// lenient the same way for well-formed input); we always write padding.
-const URL_SAFE_LENIENT: GeneralPurpose = GeneralPurpose::new(
-    &alphabet::URL_SAFE,
-    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
-);
-
-type HmacSha256 = Hmac<Sha256>;
+/// The "current time" handed to the `fernet` crate on decryption: no `u64` timestamp is more
+/// than [`MAX_CLOCK_SKEW`] ahead of it, and adding the skew to it does not overflow, so the
+/// crate's skew check never refuses a token, as Python's never runs without a `ttl`.
+const NO_TIME_CHECK: u64 = u64::MAX - MAX_CLOCK_SKEW;
 
 /// Why a key or a token was refused. The texts follow `cryptography`'s (`ValueError` for a
 /// bad key, `InvalidToken` for everything about a token) and never contain key material.
@@ -54,10 +37,12 @@ pub enum FernetError {
     NotUtf8,
 }
 
-/// A decoded Fernet key. `Debug` prints nothing of it.
+/// A decoded Fernet key. `Debug` prints nothing of it; the key bytes are zeroed on drop (by
+/// `fernet::Fernet` and `SecretString`).
 pub struct FernetKey {
-    signing: SecretBox<[u8; 16]>,
-    encryption: SecretBox<[u8; 16]>,
+    fernet: fernet::Fernet,
+    /// The padded 44-character text form, for [`to_base64`](Self::to_base64).
+    text: SecretString,
 }
 
 impl std::fmt::Debug for FernetKey {
@@ -69,111 +54,40 @@ impl std::fmt::Debug for FernetKey {
 impl FernetKey {
     /// A new random key (`Fernet.generate_key()`: 32 bytes from the OS RNG).
     pub fn generate() -> Self {
-        let mut raw = [0u8; 32];
-        rand::rngs::OsRng.fill_bytes(&mut raw);
-        let key = Self::from_raw(&raw);
-        raw.zeroize();
-        key
+        let text = SecretString::from(fernet::Fernet::generate_key());
+        Self::from_base64(text.expose_secret())
+            .unwrap_or_else(|_| unreachable!("fernet::Fernet::generate_key makes valid keys"))
     }
 
     /// Decode the 44-character URL-safe base64 form. Surrounding whitespace (a trailing
     /// newline in a key file written by hand) is ignored.
     pub fn from_base64(encoded: &str) -> Result<Self, FernetError> {
-        let mut raw = URL_SAFE_LENIENT
-            .decode(encoded.trim())
-            .map_err(|_| FernetError::InvalidKey)?;
-        let key = if raw.len() == 32 {
-            Ok(Self::from_raw(&raw))
-        } else {
-            Err(FernetError::InvalidKey)
-        };
-        raw.zeroize();
-        key
-    }
-
-    fn from_raw(raw: &[u8]) -> Self {
-        let mut signing = [0u8; 16];
-        let mut encryption = [0u8; 16];
-        signing.copy_from_slice(&raw[..16]);
-        encryption.copy_from_slice(&raw[16..32]);
-        let key = Self {
-            signing: SecretBox::new(Box::new(signing)),
-            encryption: SecretBox::new(Box::new(encryption)),
-        };
-        signing.zeroize();
-        encryption.zeroize();
-        key
+        let encoded = encoded.trim();
+        let fernet = fernet::Fernet::new(encoded).ok_or(FernetError::InvalidKey)?;
+        // 32 bytes are 43 base64 characters and one `=`: the padded form whether or not the
+        // input had its padding.
+        let text = SecretString::from(format!("{}=", encoded.trim_end_matches('=')));
+        Ok(Self { fernet, text })
     }
 
     /// The 44-character URL-safe base64 form with padding, as `Fernet.generate_key()`
     /// returns it and Tacker writes it to the key file or Barbican.
     pub fn to_base64(&self) -> SecretString {
-        let mut raw = [0u8; 32];
-        raw[..16].copy_from_slice(self.signing.expose_secret());
-        raw[16..].copy_from_slice(self.encryption.expose_secret());
-        let encoded = URL_SAFE.encode(raw);
-        raw.zeroize();
-        SecretString::from(encoded)
+        self.text.clone()
     }
 
     /// Encrypt with the current time and a random IV.
     pub fn encrypt(&self, plaintext: &[u8]) -> String {
-        let mut iv = [0u8; 16];
-        rand::rngs::OsRng.fill_bytes(&mut iv);
-        self.encrypt_with(plaintext, unix_now(), iv)
+        self.fernet.encrypt(plaintext)
     }
 
-    /// Encrypt with a given timestamp and IV (`Fernet._encrypt_from_parts`); for tests that
-    /// need a deterministic token.
-    pub fn encrypt_with(&self, plaintext: &[u8], timestamp: u64, iv: [u8; 16]) -> String {
-        let ciphertext =
-            cbc::Encryptor::<Aes128>::new(self.encryption.expose_secret().into(), &iv.into())
-                .encrypt_padded_vec_mut::<Pkcs7>(plaintext);
-        let mut data = Vec::with_capacity(HEADER_LEN + ciphertext.len() + MAC_LEN);
-        data.push(VERSION);
-        data.extend_from_slice(&timestamp.to_be_bytes());
-        data.extend_from_slice(&iv);
-        data.extend_from_slice(&ciphertext);
-        let tag = self.mac().chain_update(&data).finalize().into_bytes();
-        data.extend_from_slice(&tag);
-        URL_SAFE.encode(data)
-    }
-
-    /// Verify and decrypt a token (no `ttl`, as Tacker calls it).
+    /// Verify and decrypt a token (no `ttl`, as Tacker calls it). Surrounding whitespace is
+    /// ignored.
     pub fn decrypt(&self, token: &str) -> Result<SecretSlice<u8>, FernetError> {
-        let data = URL_SAFE_LENIENT
-            .decode(token.trim())
-            .map_err(|_| FernetError::InvalidToken)?;
-        // cryptography checks the version byte first, then the HMAC, then CBC/PKCS7.
-        if data.first() != Some(&VERSION) {
-            return Err(FernetError::InvalidToken);
-        }
-        if data.len() < HEADER_LEN + MAC_LEN {
-            return Err(FernetError::InvalidToken);
-        }
-        let (signed, tag) = data.split_at(data.len() - MAC_LEN);
-        self.mac()
-            .chain_update(signed)
-            .verify_slice(tag)
-            .map_err(|_| FernetError::InvalidToken)?;
-        let iv: [u8; 16] = signed[9..HEADER_LEN]
-            .try_into()
-            .map_err(|_| FernetError::InvalidToken)?;
-        let ciphertext = &signed[HEADER_LEN..];
-        if ciphertext.is_empty() || ciphertext.len() % BLOCK_LEN != 0 {
-            return Err(FernetError::InvalidToken);
-        }
-        let plaintext =
-            cbc::Decryptor::<Aes128>::new(self.encryption.expose_secret().into(), &iv.into())
-                .decrypt_padded_vec_mut::<Pkcs7>(ciphertext)
-                .map_err(|_| FernetError::InvalidToken)?;
-        Ok(SecretSlice::from(plaintext))
-    }
-
-    fn mac(&self) -> HmacSha256 {
-        // HMAC accepts keys of any length; 16 bytes cannot fail.
-        <HmacSha256 as Mac>::new_from_slice(self.signing.expose_secret())
-            .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"))
+        self.fernet
+            .decrypt_at_time(token.trim(), None, NO_TIME_CHECK)
+            .map(SecretSlice::from)
+            .map_err(|fernet::DecryptionError| FernetError::InvalidToken)
     }
 }
 
@@ -197,16 +111,15 @@ pub fn decrypt(key: &SecretString, token: &str) -> Result<SecretString, FernetEr
     Ok(SecretString::from(text))
 }
 
-fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
-
 #[cfg(test)]
 mod tests {
+    use base64::engine::general_purpose::URL_SAFE;
+    use base64::Engine as _;
+
     use super::*;
+
+    const HEADER_LEN: usize = 1 + 8 + 16;
+    const MAC_LEN: usize = 32;
 
     fn secret(s: &str) -> SecretString {
         SecretString::from(s)
@@ -235,16 +148,43 @@ mod tests {
     }
 
     #[test]
-    fn deterministic_layout() {
+    fn token_layout() {
         let key = FernetKey::from_base64(&URL_SAFE.encode([7u8; 32])).unwrap();
-        let token = key.encrypt_with(b"abc", 0x0102030405060708, [9u8; 16]);
+        let token = key.fernet.encrypt_at_time(b"abc", 0x0102030405060708);
         let data = URL_SAFE.decode(&token).unwrap();
         assert_eq!(data[0], 0x80);
         assert_eq!(&data[1..9], &[1, 2, 3, 4, 5, 6, 7, 8]);
-        assert_eq!(&data[9..25], &[9u8; 16]);
         // 3 bytes pad to one block.
-        assert_eq!(data.len(), 25 + 16 + 32);
+        assert_eq!(data.len(), HEADER_LEN + 16 + MAC_LEN);
         assert_eq!(key.decrypt(&token).unwrap().expose_secret(), b"abc");
+    }
+
+    /// The specification's test vector (`generate.json` in fernet/spec), which Python's
+    /// `Fernet._encrypt_from_parts(b"hello", 499162800, bytes(range(16)))` also makes.
+    #[test]
+    fn fernet_spec_vector_decrypts() {
+        let key = FernetKey::from_base64("cw_0x689RpI-jtRR7oE8h_eQsKImvJapLeSbXpwF4e4=").unwrap();
+        let token = "gAAAAAAdwJ6wAAECAwQFBgcICQoLDA0ODy021cpGVWKZ_eEwCGM4BLLF_5CV9dOPmrhuVUPgJobwOz7JcbmrR64jVmpU4IwqDA==";
+        assert_eq!(key.decrypt(token).unwrap().expose_secret(), b"hello");
+    }
+
+    /// `Fernet.decrypt(token)` without a `ttl` accepts a timestamp any distance in the future
+    /// (a token written by a host whose clock ran ahead).
+    #[test]
+    fn future_timestamps_are_accepted_without_ttl() {
+        let key = FernetKey::generate();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        for timestamp in [now + MAX_CLOCK_SKEW + 3600, u64::MAX - 1, u64::MAX] {
+            let token = key.fernet.encrypt_at_time(b"ahead", timestamp);
+            assert_eq!(
+                key.decrypt(&token).unwrap().expose_secret(),
+                b"ahead",
+                "{timestamp}"
+            );
+        }
     }
 
     #[test]
@@ -278,7 +218,7 @@ mod tests {
         let other = FernetKey::generate();
         assert_eq!(other.decrypt(&good).unwrap_err(), FernetError::InvalidToken);
 
-        let mut raw = URL_SAFE.decode(&good).unwrap();
+        let raw = URL_SAFE.decode(&good).unwrap();
         let cases: Vec<Vec<u8>> = vec![
             vec![],
             vec![0x80],
@@ -313,14 +253,17 @@ mod tests {
                 "{junk}"
             );
         }
-        // A correctly signed token whose ciphertext is not block aligned.
-        raw.truncate(HEADER_LEN + 5);
-        let tag = key.mac().chain_update(&raw).finalize().into_bytes();
-        raw.extend_from_slice(&tag);
-        assert_eq!(
-            key.decrypt(&URL_SAFE.encode(&raw)).unwrap_err(),
-            FernetError::InvalidToken
-        );
+    }
+
+    /// A correctly signed token whose ciphertext is 5 bytes, not a whole block: made with
+    /// Python's `hmac` over `0x80 | 1451606400 | [9; 16] | b"abcde"` with the key `[7; 32]`;
+    /// `Fernet(key).decrypt` raises `InvalidToken` for it.
+    #[test]
+    fn signed_token_with_unaligned_ciphertext_is_refused() {
+        let key = FernetKey::from_base64(&URL_SAFE.encode([7u8; 32])).unwrap();
+        let token =
+            "gAAAAABWhcGACQkJCQkJCQkJCQkJCQkJCWFiY2RlvTG5Iwzo7ynso3nv7ocOFzpG2OGbDYrkzoyrAFnyZ04=";
+        assert_eq!(key.decrypt(token).unwrap_err(), FernetError::InvalidToken);
     }
 
     #[test]
@@ -334,6 +277,19 @@ mod tests {
                 .expose_secret(),
             "x"
         );
+    }
+
+    #[test]
+    fn text_form_is_padded_whatever_the_input() {
+        let padded = URL_SAFE.encode([0x41u8; 32]);
+        for input in [
+            padded.clone(),
+            padded.trim_end_matches('=').to_owned(),
+            format!("{padded}\n"),
+        ] {
+            let key = FernetKey::from_base64(&input).unwrap();
+            assert_eq!(key.to_base64().expose_secret(), padded, "{input:?}");
+        }
     }
 
     #[test]
