@@ -319,6 +319,8 @@ fn healthchecks_order_the_start_and_images_are_pinned() {
         env.get("KC_HEALTH_ENABLED").map(String::as_str),
         Some("true")
     );
+    // Development mode binds localhost only (Keycloak 26.6): nothing could reach it.
+    assert_eq!(env.get("KC_HTTP_HOST").map(String::as_str), Some("0.0.0.0"));
     // The probe speaks plain HTTP to the management port.
     assert_eq!(
         env.get("KC_HTTP_MANAGEMENT_SCHEME").map(String::as_str),
@@ -427,6 +429,23 @@ fn realm_has_one_client_per_sample_and_keeps_keycloaks_builtin_scopes() {
             AuthMethod::TlsClientAuth => "client-x509",
         };
         assert_eq!(client["clientAuthenticatorType"], authenticator, "{sample}");
+        // The one method the guide's sample uses (Keycloak 26.6 enforces it for client secrets).
+        assert_eq!(attrs["token.endpoint.auth.method"], sample, "{sample}");
+        // Keycloak (since 26.6.2) answers an introspection `active: false` unless the
+        // introspecting client is in the token's `aud`; here the client that gets the token is
+        // the one tacker-server introspects with, as the guide's tacker_service.
+        let audience = client["protocolMappers"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|m| m["protocolMapper"] == "oidc-audience-mapper")
+            .unwrap_or_else(|| panic!("{sample}: no audience mapper on {client_id}"));
+        assert_eq!(
+            audience["config"]["included.client.audience"],
+            client_id.as_str()
+        );
+        assert_eq!(audience["config"]["access.token.claim"], "true");
+        assert_eq!(audience["config"]["introspection.token.claim"], "true");
         match &opts.client.client_secret {
             Some(secret) => {
                 assert_eq!(client["secret"], secret.expose_secret(), "{sample}");
