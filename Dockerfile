@@ -15,7 +15,8 @@ FROM debian:bookworm-slim
 RUN apt-get update \
     && apt-get install -y --no-install-recommends ca-certificates curl \
     && rm -rf /var/lib/apt/lists/* \
-    && useradd --system --uid 10001 --user-group --home-dir /var/lib/tacker --no-create-home \
+    && groupadd --system --gid 10001 tacker \
+    && useradd --system --uid 10001 --gid 10001 --home-dir /var/lib/tacker --no-create-home \
         --shell /usr/sbin/nologin tacker \
     && mkdir -p /etc/tacker /opt/tacker /var/lib/tacker/vim/fernet_keys \
     && chown -R tacker:tacker /var/lib/tacker /opt/tacker \

@@ -694,3 +694,41 @@ fn shellcheck_passes_on_every_script() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn runtime_image_is_slim_non_root_and_has_the_healthchecks_client() {
+    let dockerfile = read("Dockerfile");
+    let runtime = dockerfile
+        .rsplit_once("\nFROM ")
+        .map(|(_, stage)| stage)
+        .expect("a multi-stage Dockerfile");
+    let base = runtime.lines().next().unwrap().trim();
+    assert!(base.ends_with("-slim"), "runtime base {base}");
+    let user = runtime
+        .lines()
+        .filter_map(|l| l.strip_prefix("USER "))
+        .next_back()
+        .expect("USER in the runtime stage");
+    let uid = user.split(':').next().unwrap().trim();
+    assert!(
+        uid.parse::<u32>().is_ok_and(|u| u != 0),
+        "runtime user {user}: numeric and not root"
+    );
+    // docker-compose.yml's tacker healthcheck calls curl.
+    let compose = rendered(None);
+    assert!(service(&compose, "tacker")["healthcheck"]["test"]
+        .to_string()
+        .contains("curl "));
+    assert!(
+        runtime.contains(" curl"),
+        "the runtime stage does not install curl"
+    );
+    // Build output and local state stay out of the build context.
+    let ignore = read(".dockerignore");
+    for entry in ["target/", "var/", ".git/", "Cargo.lock"] {
+        assert!(
+            ignore.lines().any(|l| l.trim() == entry),
+            ".dockerignore lacks {entry}"
+        );
+    }
+}
