@@ -732,3 +732,108 @@ fn runtime_image_is_slim_non_root_and_has_the_healthchecks_client() {
         );
     }
 }
+
+/// A stand-in for Keycloak's admin CLI that answers like kcadm.sh from a realm holding the
+/// clients of `etc/keycloak/testrealm-realm.json` and Keycloak's built-in `basic` scope, and
+/// records every call (the keycloak-setup service's logic, tested without Keycloak).
+const FAKE_KCADM: &str = r#"#!/usr/bin/env bash
+state="$FAKE_STATE"
+echo "$*" >>"$state/calls"
+case "$1 $2" in
+    "config credentials") exit 0 ;;
+    "get client-scopes")
+        printf 'a1b2,basic\r\n'
+        [[ -f "$state/scope" ]] && printf 'c3d4,%s\r\n' "$(cat "$state/scope")"
+        exit 0 ;;
+    "create client-scopes")
+        while [[ $# -gt 0 ]]; do
+            if [[ $1 == -f ]]; then
+                grep -o '"name": *"[^"]*"' "$2" | head -1 | sed 's/.*"\([^"]*\)"$/\1/' >"$state/scope"
+            fi
+            shift
+        done
+        exit 0 ;;
+    "get clients")
+        for a in "$@"; do
+            if [[ $a == clientId=* ]] && grep -qx "${a#clientId=}" "$state/clients"; then
+                echo "id-${a#clientId=}"
+            fi
+        done
+        exit 0 ;;
+esac
+[[ $1 == update ]] && exit 0
+echo "unexpected: $*" >&2
+exit 3
+"#;
+
+#[test]
+fn keycloak_setup_adds_scope_openstack_once_to_every_realm_client() {
+    let dir = tempfile::tempdir().unwrap();
+    let kcadm = dir.path().join("kcadm.sh");
+    std::fs::write(&kcadm, FAKE_KCADM).unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&kcadm, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let realm = json("etc/keycloak/testrealm-realm.json");
+    let ids: Vec<String> = realm["clients"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["clientId"].as_str().unwrap().to_owned())
+        .collect();
+    std::fs::write(dir.path().join("clients"), ids.join("\n") + "\n").unwrap();
+    let setup = |client_ids: Option<&str>| {
+        let mut cmd = Command::new("bash");
+        cmd.arg(root().join("scripts/keycloak-setup"))
+            .env("KCADM", &kcadm)
+            .env("FAKE_STATE", dir.path())
+            .env(
+                "SCOPE_FILE",
+                root().join("etc/keycloak/openstack-client-scope.json"),
+            )
+            .env_remove("CLIENT_IDS");
+        if let Some(ids) = client_ids {
+            cmd.env("CLIENT_IDS", ids);
+        }
+        cmd.output().unwrap()
+    };
+    let calls = || std::fs::read_to_string(dir.path().join("calls")).unwrap_or_default();
+
+    for run in 1..=2 {
+        let out = setup(None);
+        assert!(
+            out.status.success(),
+            "run {run}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let calls = calls();
+    assert_eq!(
+        calls.matches("create client-scopes").count(),
+        1,
+        "created once over two runs:\n{calls}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("scope"))
+            .unwrap()
+            .trim(),
+        "openstack"
+    );
+    for id in &ids {
+        assert_eq!(
+            calls
+                .matches(&format!(
+                    "update clients/id-{id}/default-client-scopes/c3d4 "
+                ))
+                .count(),
+            2,
+            "{id}: openstack is a default scope after each run:\n{calls}"
+        );
+    }
+    // A client the realm does not have is an error, not a silent skip.
+    let out = setup(Some("tacker_basic no_such_client"));
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no_such_client"));
+}
