@@ -1,10 +1,10 @@
 //! Issue 4 acceptance: the operator guide's five sample configurations, end to end.
 //!
-//! For each `etc/samples/<method>.conf`: substitute the test PKI and the real authorization
-//! server (`tests/peers/authz`, oidc-provider shaped like a Keycloak realm), start the
-//! `tacker-server` binary with the guide's api-paste.ini change (step 1), get a token with
-//! `curl` exactly as the guide's "Verifying Access" section does, then `GET /v1.0/vims` with
-//! curl -> 200. Negative variants from the guide's requirements: no client certificate where
+//! For each `etc/samples/<method>.conf`: point its files and endpoints at the test PKI and the
+//! real authorization server (`tests/peers/authz`, oidc-provider shaped like a Keycloak realm),
+//! start the `tacker-server` binary with the guide's api-paste.ini change (step 1), get a token
+//! with `curl` exactly as the guide's "Verifying Access" section does, then `GET /v1.0/vims`
+//! with curl -> 200. Negative variants from the guide's requirements: no client certificate where
 //! Tacker requires one -> the TLS handshake is refused; another client's certificate with a
 //! certificate-bound token -> 401.
 //!
@@ -15,12 +15,16 @@ use std::process::Command;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use tacker_test_support::{
-    repo_root, AuthzOptions, AuthzServer, CertFiles, ClientSpec, RealmClient, TackerOptions,
-    TackerServer, TestPki,
+    ini_get, repo_root, rewrite_ini, AuthzOptions, AuthzServer, CertFiles, ClientSpec, IniEdit,
+    RealmClient, TackerOptions, TackerServer, TestPki,
 };
 
 /// Bound of every curl call (seconds).
 const CURL_MAX_TIME: &str = "20";
+
+/// Where the samples reach Keycloak: the ports docker-compose.yml publishes on the host.
+const SAMPLE_AUTHZ_HTTPS: &str = "https://127.0.0.1:8443";
+const SAMPLE_AUTHZ_HTTP: &str = "http://127.0.0.1:8080";
 
 struct Guide {
     pki: TestPki,
@@ -53,33 +57,60 @@ impl Guide {
         self.authz.client(id).clone()
     }
 
-    /// `etc/samples/<method>.conf` with every placeholder replaced; `client` is the realm
-    /// client Tacker introspects with (the guide's `tacker_service`).
+    /// `etc/samples/<method>.conf` pointed at this test's PKI and authorization server, option
+    /// by option; `client` is the realm client Tacker introspects with (the guide's
+    /// `tacker_service`). The sample's database, paste file and key directory are dropped so
+    /// that `TackerServer` puts its own in a temporary directory.
     fn render(&self, method: &str, client: &ClientSpec) -> String {
         let path = repo_root().join(format!("etc/samples/{method}.conf"));
-        let mut text = std::fs::read_to_string(&path).expect("sample");
-        let p = |p: &Path| p.display().to_string();
-        for (k, v) in [
-            ("@CA_FILE@", p(&self.pki.ca.cert)),
-            ("@SERVER_CERT_FILE@", p(&self.pki.server.cert)),
-            ("@SERVER_KEY_FILE@", p(&self.pki.server.key)),
-            ("@CLIENT_CERT_FILE@", p(&self.pki.client.cert)),
-            ("@CLIENT_KEY_FILE@", p(&self.pki.client.key)),
-            ("@JWT_KEY_FILE@", p(&self.pki.jwt_key)),
-            ("@AUTHZ_HTTPS@", self.https()),
-            ("@AUTHZ_HTTP@", self.http()),
-            ("@CLIENT_ID@", client.client_id.clone()),
-            (
-                "@CLIENT_SECRET@",
-                client.client_secret.clone().unwrap_or_default(),
-            ),
-        ] {
-            text = text.replace(k, &v);
-        }
+        let text = std::fs::read_to_string(&path).expect("sample");
+        let p = |p: &Path| IniEdit::Set(p.display().to_string());
+        // The sample's Keycloak (its published ports) -> this test's authorization server.
+        let rebase = |url: &str| {
+            for (from, to) in [
+                (SAMPLE_AUTHZ_HTTPS, self.https()),
+                (SAMPLE_AUTHZ_HTTP, self.http()),
+            ] {
+                if let Some(rest) = url.strip_prefix(from) {
+                    return format!("{to}{rest}");
+                }
+            }
+            panic!("{method}: {url} is neither {SAMPLE_AUTHZ_HTTPS} nor {SAMPLE_AUTHZ_HTTP}");
+        };
+        // The assertion audience this authorization server accepts: its realm URL on the
+        // listener the sample's endpoints use.
+        let token_endpoint =
+            rebase(&ini_get(&text, "ext_oauth2_auth", "token_endpoint").expect("token_endpoint"));
+        let audience = token_endpoint
+            .split("/protocol/")
+            .next()
+            .expect("realm URL")
+            .to_owned();
+        let text = rewrite_ini(&text, |section, key, value| match (section, key) {
+            ("DEFAULT", "ssl_ca_file") => p(&self.pki.ca.cert),
+            ("DEFAULT", "ssl_cert_file") => p(&self.pki.server.cert),
+            ("DEFAULT", "ssl_key_file") => p(&self.pki.server.key),
+            ("DEFAULT", "api_paste_config") | ("database", "connection") | ("vim_keys", _) => {
+                IniEdit::Remove
+            }
+            ("ext_oauth2_auth", "certfile") => p(&self.pki.client.cert),
+            ("ext_oauth2_auth", "keyfile") => p(&self.pki.client.key),
+            ("ext_oauth2_auth", "cafile") => p(&self.pki.ca.cert),
+            ("ext_oauth2_auth", "jwt_key_file") => p(&self.pki.jwt_key),
+            ("ext_oauth2_auth", "token_endpoint" | "introspect_endpoint") => {
+                IniEdit::Set(rebase(value))
+            }
+            ("ext_oauth2_auth", "audience") => IniEdit::Set(audience.clone()),
+            ("ext_oauth2_auth", "client_id") => IniEdit::Set(client.client_id.clone()),
+            ("ext_oauth2_auth", "client_secret") => {
+                IniEdit::Set(client.client_secret.clone().unwrap_or_default())
+            }
+            _ => IniEdit::Keep,
+        });
         for line in text.lines().filter(|l| !l.trim_start().starts_with('#')) {
             assert!(
-                !line.contains('@'),
-                "{method}: unreplaced placeholder: {line}"
+                !line.contains("var/") && !line.contains(":8443") && !line.contains(":8080"),
+                "{method}: option not pointed at the test's PKI or authorization server: {line}"
             );
         }
         text

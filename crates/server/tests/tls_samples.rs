@@ -1,15 +1,16 @@
 //! The listener half of the operator guide's five sample configurations (`etc/samples/*.conf`):
-//! each file, with test PKI paths substituted, is read as oslo.config reads `tacker.conf`,
+//! each file, with its listener files pointed at a test PKI, is read as oslo.config reads `tacker.conf`,
 //! turned into the listener configuration and served; the listener must then be plain HTTP,
 //! HTTPS, or HTTPS with required client certificates exactly as the guide says.
 //! (The token round trips against the real authorization server are in `tls_guide_samples.rs`.)
 
 mod tls_support;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use tacker_common::ini::IniDocument;
 use tacker_server::listener::ListenerConfig;
+use tacker_test_support::{rewrite_ini, IniEdit};
 use tls_support::*;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,21 +32,17 @@ fn samples_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../etc/samples")
 }
 
-/// The sample with every placeholder replaced; panics on one left over.
-fn render(name: &str, subst: &[(&str, String)]) -> String {
+/// The sample with its listener files pointed at this test's PKI.
+fn render(name: &str, ca: &Path, cert: &Path, key: &Path) -> String {
     let path = samples_dir().join(format!("{name}.conf"));
-    let mut text = std::fs::read_to_string(&path).unwrap();
-    for (k, v) in subst {
-        text = text.replace(k, v);
-    }
-    // Placeholders inside comments are documentation; only option lines must be complete.
-    for line in text.lines().filter(|l| !l.trim_start().starts_with('#')) {
-        assert!(
-            !line.contains('@'),
-            "{name}: unreplaced placeholder in {line:?}"
-        );
-    }
-    text
+    let text = std::fs::read_to_string(&path).unwrap();
+    let p = |p: &Path| IniEdit::Set(p.display().to_string());
+    rewrite_ini(&text, |section, option, _| match (section, option) {
+        ("DEFAULT", "ssl_ca_file") => p(ca),
+        ("DEFAULT", "ssl_cert_file") => p(cert),
+        ("DEFAULT", "ssl_key_file") => p(key),
+        _ => IniEdit::Keep,
+    })
 }
 
 #[tokio::test]
@@ -55,27 +52,8 @@ async fn guide_samples_listener_modes() {
     let files = ServerFiles::write(&server, Some(&ca));
     let client = ca.client("tacker_client");
     let stranger = Ca::new("tacker test CA").client("tacker_client");
-    let jwt_key = files.dir.path().join("private_jwt.key");
-    write_file(&jwt_key, &server.key_pem);
-    let p = |p: &std::path::Path| p.display().to_string();
-    let subst = [
-        ("@CA_FILE@", p(&files.ca)),
-        ("@SERVER_CERT_FILE@", p(&files.cert)),
-        ("@SERVER_KEY_FILE@", p(&files.key)),
-        ("@CLIENT_CERT_FILE@", p(&files.cert)),
-        ("@CLIENT_KEY_FILE@", p(&files.key)),
-        ("@JWT_KEY_FILE@", p(&jwt_key)),
-        ("@AUTHZ_HTTPS@", "https://127.0.0.1:8443".to_string()),
-        ("@AUTHZ_HTTP@", "http://127.0.0.1:8080".to_string()),
-        ("@CLIENT_ID@", "tacker_service".to_string()),
-        (
-            "@CLIENT_SECRET@",
-            "sPocbjFjQCmrPPAXY9IUOVNJ9Cw3rDw5".to_string(),
-        ),
-    ];
-
     for (name, mode) in SAMPLES {
-        let text = render(name, &subst);
+        let text = render(name, &files.ca, &files.cert, &files.key);
         let doc = IniDocument::parse_oslo(&text, &format!("{name}.conf")).unwrap();
         let mut default = doc.section("DEFAULT").unwrap().clone();
         default.set("bind_host", "127.0.0.1", "test");

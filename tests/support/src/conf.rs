@@ -1,6 +1,7 @@
 //! `[ext_oauth2_auth]` sections shaped like the operator guide's samples, pointing at the test
 //! authorization server; the same text configures `tacker-server` and the keystonemiddleware
-//! reference, which is what makes the differential tests meaningful.
+//! reference, which is what makes the differential tests meaningful. [`rewrite_ini`] turns the
+//! shipped `etc/samples/*.conf` into such configurations option by option.
 
 use crate::authz::{AuthMethod, AuthzServer};
 use crate::pki::TestPki;
@@ -112,4 +113,58 @@ pub fn ext_oauth2_section(authz: &AuthzServer, method: AuthMethod, pki: &TestPki
         .set("mapping_user_domain_id", "user.domain.id")
         .set("mapping_user_domain_name", "user.domain.name")
         .set("mapping_roles", "user.roles")
+}
+
+/// What [`rewrite_ini`] does with one option line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum IniEdit {
+    Keep,
+    /// `key=value` with this value instead.
+    Set(String),
+    /// The line is dropped (e.g. so that `TackerOptions` fills in its own default).
+    Remove,
+}
+
+/// `text` with every `key = value` (or `key=value`) line of every section passed to
+/// `edit(section, key, value)`; section headers, comments and blank lines are kept as written.
+/// Options before the first header belong to `DEFAULT`.
+pub fn rewrite_ini(text: &str, mut edit: impl FnMut(&str, &str, &str) -> IniEdit) -> String {
+    let mut section = String::from("DEFAULT");
+    let mut out = String::with_capacity(text.len());
+    for line in text.lines() {
+        let t = line.trim();
+        if let Some(name) = t.strip_prefix('[').and_then(|r| r.strip_suffix(']')) {
+            section = name.trim().to_owned();
+        } else if !t.is_empty() && !t.starts_with('#') && !t.starts_with(';') {
+            if let Some((k, v)) = t.split_once('=') {
+                match edit(&section, k.trim(), v.trim()) {
+                    IniEdit::Keep => {}
+                    IniEdit::Set(value) => {
+                        out.push_str(&format!("{}={value}\n", k.trim()));
+                        continue;
+                    }
+                    IniEdit::Remove => continue,
+                }
+            }
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rewrite_ini_edits_options_by_section_and_keeps_the_rest() {
+        let text = "# c = not an option\n[DEFAULT]\na=1\n\n[x]\na = 2\nb=3\n";
+        let out = rewrite_ini(text, |section, key, value| match (section, key) {
+            ("x", "a") => IniEdit::Set(format!("{value}0")),
+            ("x", "b") => IniEdit::Remove,
+            _ => IniEdit::Keep,
+        });
+        assert_eq!(out, "# c = not an option\n[DEFAULT]\na=1\n\n[x]\na=20\n");
+    }
 }

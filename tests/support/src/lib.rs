@@ -31,14 +31,14 @@ pub use authz::{
     guide_claims, AuthMethod, AuthzOptions, AuthzServer, AuthzStats, ClientSpec, RealmClient,
 };
 pub use barbican::BarbicanServer;
-pub use conf::{ext_oauth2_section, ExtOAuth2Conf};
+pub use conf::{ext_oauth2_section, rewrite_ini, ExtOAuth2Conf, IniEdit};
 pub use kmw::{KmwOptions, KmwReference};
 pub use pki::{CertFiles, TestPki, CA_CN, CLIENT_CN};
 pub use process::{
     free_port, repo_root, wait_for_line, wait_ready_http, ChildGuard, DEFAULT_DEADLINE,
 };
 pub use stack::{upstream, OAuth2Stack, StackOptions, GUIDE_API_PASTE};
-pub use tacker::{tacker_server_binary, TackerOptions, TackerServer};
+pub use tacker::{ini_get, tacker_server_binary, TackerOptions, TackerServer};
 
 /// The project of the guide's log samples, which the realm's clients carry in their tokens.
 pub const PROJECT_ID: &str = "2e189ea6c1df4e4ba6d89de254b3a534";

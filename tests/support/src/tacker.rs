@@ -216,7 +216,7 @@ impl TackerServer {
 }
 
 /// Value of `key` in `[section]` of INI `text` (first occurrence; `=` or `:` separators).
-pub(crate) fn ini_get(text: &str, section: &str, key: &str) -> Option<String> {
+pub fn ini_get(text: &str, section: &str, key: &str) -> Option<String> {
     let mut current = String::new();
     for line in text.lines() {
         let t = line.trim();
