@@ -17,8 +17,9 @@ use tacker_oauth2_client::options::read_str;
 use tacker_oauth2_client::Clock;
 use tacker_vim::{KeyManager, KeyRef, VimError};
 
-use crate::keystone::{KeystoneClient, KeystoneOptions};
-use crate::token::{use_ext_oauth2_auth, AccessToken, TokenSource};
+use crate::keystone::KeystoneClient;
+use crate::options::ServiceAuthOptions;
+use crate::token::{AccessToken, TokenSource};
 
 /// Upper bound of one Barbican call (upstream has none; a hung Barbican must not hang a VIM
 /// create forever).
@@ -63,18 +64,9 @@ impl ServiceAuth {
         keystone_authtoken: &Section,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, String> {
-        if use_ext_oauth2_auth(ext_oauth2_auth).map_err(|e| e.to_string())? {
-            Ok(Self::ExtOAuth2(
-                TokenSource::new(ext_oauth2_auth, clock).map_err(|e| e.to_string())?,
-            ))
-        } else {
-            let options = KeystoneOptions::from_section(keystone_authtoken)?;
-            Ok(Self::Keystone(KeystoneClient::new(
-                options,
-                default_http_client()?,
-                clock,
-            )))
-        }
+        let options = ServiceAuthOptions::from_sections(ext_oauth2_auth, keystone_authtoken)
+            .map_err(|e| e.to_string())?;
+        Self::from_options(&options, clock)
     }
 }
 
@@ -137,35 +129,22 @@ impl BarbicanKeyManager {
         })
     }
 
-    /// Everything from tacker.conf, for the server's start-up:
-    /// * `use_ext_oauth2_auth = True`: the token source of `[ext_oauth2_auth]`; a missing or
-    ///   wrong option is an error (refuse start-up);
-    /// * otherwise the `[keystone_authtoken]` service user; when its options are incomplete
-    ///   `Ok(None)` (logged): the drivers then answer each Barbican-bound registration with a
-    ///   `KeyManagerError`, and servers that never use Barbican still start.
+    /// [`Self::from_options`] from the raw sections of tacker.conf: `use_ext_oauth2_auth =
+    /// True` with a missing or wrong option is an error (refuse start-up); an incomplete
+    /// `[keystone_authtoken]` otherwise is `Ok(None)`.
     pub fn from_config(
         key_manager: &Section,
         ext_oauth2_auth: &Section,
         keystone_authtoken: &Section,
         clock: Arc<dyn Clock>,
     ) -> Result<Option<Self>, String> {
-        let options = KeyManagerOptions::from_section(key_manager);
-        if use_ext_oauth2_auth(ext_oauth2_auth).map_err(|e| e.to_string())? {
-            let source = TokenSource::new(ext_oauth2_auth, clock).map_err(|e| e.to_string())?;
-            // private_key_jwt: the key is read once here and again on each SIGHUP.
-            source.spawn_reload_on_sighup();
-            return Self::new(options, ServiceAuth::ExtOAuth2(source)).map(Some);
-        }
-        match KeystoneOptions::from_section(keystone_authtoken) {
-            Ok(keystone) => {
-                let client = KeystoneClient::new(keystone, default_http_client()?, clock);
-                Self::new(options, ServiceAuth::Keystone(client)).map(Some)
-            }
-            Err(why) => {
-                tracing::warn!("Barbican key manager disabled: {why}");
-                Ok(None)
-            }
-        }
+        let service_auth = ServiceAuthOptions::from_sections(ext_oauth2_auth, keystone_authtoken)
+            .map_err(|e| e.to_string())?;
+        Self::from_options(
+            KeyManagerOptions::from_section(key_manager),
+            &service_auth,
+            clock,
+        )
     }
 
     /// Use `http` for Barbican calls (tests, custom TLS trust).

@@ -464,7 +464,7 @@ async fn ipv6_loopback_bind() {
     let mut sec = Section::new("DEFAULT");
     sec.set("bind_host", "::1", "tacker.conf");
     sec.set("bind_port", "0", "tacker.conf");
-    let cfg = ListenerConfig::from_default_section(&sec).unwrap();
+    let cfg = listener_config(&sec).unwrap();
     let (p, _ctl) = probe();
     let srv = start(cfg, probe_app(p)).await;
     assert!(srv.addr.is_ipv6());
@@ -579,7 +579,7 @@ async fn startup_refuses_missing_key_and_ca_files_with_tackers_messages() {
     let missing = files.dir.path().join("missing.pem");
     let missing = missing.to_str().unwrap();
 
-    let err = ListenerConfig::from_default_section(&ssl_section(&[
+    let err = listener_config(&ssl_section(&[
         ("ssl_cert_file", cert),
         ("ssl_key_file", missing),
     ]))
@@ -593,7 +593,7 @@ async fn startup_refuses_missing_key_and_ca_files_with_tackers_messages() {
         )
     );
 
-    let err = ListenerConfig::from_default_section(&ssl_section(&[
+    let err = listener_config(&ssl_section(&[
         ("ssl_cert_file", cert),
         ("ssl_key_file", files.key.to_str().unwrap()),
         ("ssl_ca_file", missing),
@@ -636,7 +636,7 @@ async fn startup_refuses_unusable_files_naming_the_option() {
         // No ssl_key_file and no key inside the certificate file.
         (vec![("ssl_cert_file", cert)], "ssl_cert_file"),
     ] {
-        let err = ListenerConfig::from_default_section(&ssl_section(&pairs))
+        let err = listener_config(&ssl_section(&pairs))
             .unwrap_err()
             .to_string();
         assert!(
@@ -654,7 +654,7 @@ async fn key_inside_cert_file_is_accepted() {
     let both = dir.path().join("tacker_server.pem");
     write_file(&both, &format!("{}{}", server.cert_pem, server.key_pem));
 
-    let cfg = ListenerConfig::from_default_section(&ssl_section(&[
+    let cfg = listener_config(&ssl_section(&[
         ("bind_host", "127.0.0.1"),
         ("bind_port", "0"),
         ("ssl_cert_file", both.to_str().unwrap()),
