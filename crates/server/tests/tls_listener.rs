@@ -6,6 +6,8 @@ mod tls_support;
 
 use std::time::Duration;
 
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
 use tacker_common::config::Section;
 use tacker_server::listener::{ForwardedClientCert, ListenerConfig, ListenerError, TlsFiles};
 use tls_support::*;
@@ -557,6 +559,48 @@ async fn graceful_shutdown_is_bounded_by_drain_timeout() {
     srv.trigger_shutdown();
     srv.finished().await.unwrap();
     assert!(bounded("client", stuck).await.unwrap().is_err());
+}
+
+#[tokio::test]
+async fn http1_response_header_names_are_title_cased() {
+    let (p, _ctl) = probe();
+    let srv = start(ListenerConfig::plain(loopback0()), probe_app(p)).await;
+    let mut s = tokio::net::TcpStream::connect(srv.addr).await.unwrap();
+    s.write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut raw = Vec::new();
+    bounded("response", s.read_to_end(&mut raw)).await.unwrap();
+    let head = String::from_utf8_lossy(&raw);
+    assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
+    assert!(head.contains("\r\nContent-Type: text/plain"), "{head}");
+    assert!(head.contains("\r\nContent-Length: 2\r\n"), "{head}");
+    srv.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn unfinished_http1_request_head_is_dropped_after_the_header_read_timeout() {
+    let (p, _ctl) = probe();
+    let srv = start(
+        ListenerConfig {
+            header_read_timeout: Duration::from_millis(200),
+            ..ListenerConfig::plain(loopback0())
+        },
+        probe_app(p),
+    )
+    .await;
+    let mut s = tokio::net::TcpStream::connect(srv.addr).await.unwrap();
+    s.write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\n")
+        .await
+        .unwrap();
+    // hyper answers 408 or just closes; either way the connection ends without the app.
+    let mut raw = Vec::new();
+    bounded("server closes the connection", s.read_to_end(&mut raw))
+        .await
+        .unwrap();
+    let text = String::from_utf8_lossy(&raw);
+    assert!(!text.contains("200 OK"), "{text}");
+    srv.stop().await.unwrap();
 }
 
 // ---------------------------------------------------------------------------------------

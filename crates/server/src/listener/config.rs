@@ -6,7 +6,7 @@ use std::path::Path;
 
 use crate::config::{ConfiguredPath, ListenerOptions};
 
-use super::{ListenerConfig, ListenerError, DEFAULT_DRAIN_TIMEOUT};
+use super::{ListenerConfig, ListenerError};
 
 /// The certificate files of `use_ssl = True`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -59,10 +59,9 @@ impl ListenerConfig {
             None
         };
         Ok(ListenerConfig {
-            addr: options.addr,
             tls,
             forwarded_client_cert: options.forwarded_client_cert.clone(),
-            drain_timeout: DEFAULT_DRAIN_TIMEOUT,
+            ..ListenerConfig::plain(options.addr)
         })
     }
 }
@@ -71,6 +70,7 @@ impl ListenerConfig {
 mod tests {
     use tacker_common::config::Section;
 
+    use super::super::{DEFAULT_DRAIN_TIMEOUT, HEADER_READ_TIMEOUT};
     use super::*;
 
     fn listener(pairs: &[(&str, &str)]) -> Result<ListenerConfig, String> {
@@ -89,6 +89,7 @@ mod tests {
         assert!(cfg.tls.is_none());
         assert!(cfg.forwarded_client_cert.is_none());
         assert_eq!(cfg.drain_timeout, DEFAULT_DRAIN_TIMEOUT);
+        assert_eq!(cfg.header_read_timeout, HEADER_READ_TIMEOUT);
     }
 
     #[test]

@@ -50,8 +50,9 @@ pub use conn::ConnectionInfo;
 pub use forwarded::ForwardedClientCert;
 pub use tls::{LoadedCertificate, ReloadHandle};
 
-/// How long a client may take to send a complete HTTP/1 request head.
-pub const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+/// How long a client may take to send a complete HTTP/1 request head (default of
+/// [`ListenerConfig::header_read_timeout`]).
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// How long in-flight requests may run after shutdown was asked for (Tacker/oslo.service's
 /// `graceful_shutdown_timeout` default is 60 s; 30 s keeps a stuck client from holding a
@@ -74,6 +75,9 @@ pub struct ListenerConfig {
     pub forwarded_client_cert: Option<ForwardedClientCert>,
     /// Bound on finishing in-flight requests after shutdown ([`DEFAULT_DRAIN_TIMEOUT`]).
     pub drain_timeout: Duration,
+    /// Bound on reading an HTTP/1 request head ([`HEADER_READ_TIMEOUT`]): a client that
+    /// never finishes one cannot hold a connection forever.
+    pub header_read_timeout: Duration,
 }
 
 impl ListenerConfig {
@@ -84,6 +88,7 @@ impl ListenerConfig {
             tls: None,
             forwarded_client_cert: None,
             drain_timeout: DEFAULT_DRAIN_TIMEOUT,
+            header_read_timeout: HEADER_READ_TIMEOUT,
         }
     }
 }
@@ -123,6 +128,7 @@ pub struct Listener {
     tls: Option<ReloadHandle>,
     forwarded: Option<Arc<ForwardedClientCert>>,
     drain_timeout: Duration,
+    header_read_timeout: Duration,
     #[cfg(unix)]
     sighup: Option<tokio::signal::unix::Signal>,
 }
@@ -171,6 +177,7 @@ impl Listener {
             tls,
             forwarded: cfg.forwarded_client_cert.map(Arc::new),
             drain_timeout: cfg.drain_timeout,
+            header_read_timeout: cfg.header_read_timeout,
             #[cfg(unix)]
             sighup,
         })
@@ -199,6 +206,7 @@ impl Listener {
             tls,
             forwarded,
             drain_timeout,
+            header_read_timeout,
             #[cfg(unix)]
             sighup,
         } = self;
@@ -210,12 +218,11 @@ impl Listener {
         let mut server = Server::from_listener(tcp)
             .handle(handle.clone())
             .accept_error_handler(log_accept_error);
-        // axum-server installs a timer, so hyper enforces the HTTP/1 header read timeout: a
-        // client that never finishes its request head cannot hold a connection forever.
+        // axum-server installs a timer, so hyper enforces the HTTP/1 header read timeout.
         server
             .http_builder()
             .http1()
-            .header_read_timeout(HEADER_READ_TIMEOUT)
+            .header_read_timeout(header_read_timeout)
             // HTTP/1 header names as Tacker's eventlet server writes them
             // (`Content-Type`, `X-Openstack-Request-Id`); names are case-insensitive anyway.
             .title_case_headers(true);
