@@ -388,6 +388,7 @@ impl KeyManager for BarbicanKeyManager {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::keystone::KeystoneOptions;
 
     fn km(version: &str) -> BarbicanKeyManager {
         let client = KeystoneClient::new(

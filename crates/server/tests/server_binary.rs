@@ -167,7 +167,8 @@ async fn bind_host_with_a_substitution_listens_there() {
     drop(guard);
     let log = std::fs::read_to_string(&log_path).unwrap();
     assert!(
-        log.contains(&format!("addr=127.0.0.1:{port}")),
+        log.lines()
+            .any(|l| l.contains("listening") && l.contains(&format!("127.0.0.1:{port}"))),
         "listening on the substituted address: {log}"
     );
 }
