@@ -215,9 +215,10 @@ impl Listener {
         let reloader = sighup.map(|s| tokio::spawn(reload_on_sighup(s, tls.clone())));
 
         let handle: Handle<SocketAddr> = Handle::new();
+        let https = tls.is_some();
         let mut server = Server::from_listener(tcp)
             .handle(handle.clone())
-            .accept_error_handler(log_accept_error);
+            .accept_error_handler(move |peer, e| log_accept_error(https, peer, e));
         // axum-server installs a timer, so hyper enforces the HTTP/1 header read timeout.
         server
             .http_builder()
@@ -279,12 +280,14 @@ impl Listener {
     }
 }
 
-/// A failed `accept(2)` (no address) or a connection refused before HTTP: the TLS handshake
-/// failed or timed out, which is the client's problem (no certificate, untrusted CA, bad
-/// protocol), worth a trace for operators rather than an error of the server.
-fn log_accept_error(peer: Option<&SocketAddr>, e: &std::io::Error) {
+/// A failed `accept(2)` (no address; axum-server backs off and goes on), or a connection
+/// dropped before HTTP: a TLS handshake that failed or timed out is the client's problem (no
+/// certificate, untrusted CA, bad protocol), worth a trace for operators rather than an error
+/// of the server.
+fn log_accept_error(https: bool, peer: Option<&SocketAddr>, e: &std::io::Error) {
     match peer {
         None => tracing::error!(error = %e, "accept failed"),
+        Some(peer) if !https => tracing::info!(%peer, error = %e, "connection dropped"),
         Some(peer) if e.kind() == std::io::ErrorKind::TimedOut => {
             tracing::info!(%peer, "TLS handshake timed out")
         }
