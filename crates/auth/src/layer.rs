@@ -105,9 +105,24 @@ impl ExternalOAuth2Layer {
         clock: Arc<dyn Clock>,
         limits: CacheLimits,
     ) -> Result<Self, AuthError> {
-        // Construction order of upstream: option conversion, cache, HTTP session, audience,
-        // introspect_endpoint, auth_method, client_id, method-specific options.
-        let options = ExtOAuth2Options::load(conf, paste)?;
+        Self::from_options_with(ExtOAuth2Options::load(conf, paste)?, clock, limits)
+    }
+
+    /// Build the filter from options already converted (tacker.conf's, with the paste
+    /// section's applied by [`ExtOAuth2Options::with_paste`]).
+    pub fn from_options(options: ExtOAuth2Options) -> Result<Self, AuthError> {
+        Self::from_options_with(options, Arc::new(SystemClock), CacheLimits::default())
+    }
+
+    /// [`Self::from_options`] with an injected clock and cache bounds.
+    pub fn from_options_with(
+        options: ExtOAuth2Options,
+        clock: Arc<dyn Clock>,
+        limits: CacheLimits,
+    ) -> Result<Self, AuthError> {
+        // Construction order of upstream: option conversion (done by the caller), cache, HTTP
+        // session, audience, introspect_endpoint, auth_method, client_id, method-specific
+        // options.
         tracing::debug!(?options, "external_oauth2_token options");
         if options.memcache_security_strategy.is_some() && options.memcache_secret_key.is_none() {
             return Err(AuthError::Configuration(
@@ -137,7 +152,7 @@ impl ExternalOAuth2Layer {
         if url::Url::parse(&introspect_endpoint).is_err() {
             return Err(AuthError::Configuration(format!(
                 "{}: not a URL",
-                merged_describe(conf, paste, "introspect_endpoint", &introspect_endpoint)
+                options.describe("introspect_endpoint", &introspect_endpoint)
             )));
         }
         let challenge = HeaderValue::from_str(&format!(
@@ -146,7 +161,7 @@ impl ExternalOAuth2Layer {
         .map_err(|_| {
             AuthError::Configuration(format!(
                 "{}: cannot be sent in a WWW-Authenticate header",
-                merged_describe(conf, paste, "audience", &audience)
+                options.describe("audience", &audience)
             ))
         })?;
         let authenticator = ClientAuthenticator::new(&options.client, clock.clone())?;
@@ -195,14 +210,6 @@ impl ExternalOAuth2Layer {
             .get(&cache_key(token))
             .await
             .is_some_and(|e| e.valid_until.is_none_or(|u| now < u))
-    }
-}
-
-fn merged_describe(conf: &Section, paste: &Section, key: &str, value: &str) -> String {
-    if paste.get(key).is_some() {
-        paste.describe(key, value)
-    } else {
-        conf.describe(key, value)
     }
 }
 

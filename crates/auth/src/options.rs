@@ -1,6 +1,10 @@
 //! The options of the `external_oauth2_token` filter: `[ext_oauth2_auth]` of tacker.conf,
 //! overridden by the keys of the paste `[filter:external_oauth2_token]` section
 //! (keystonemiddleware `_common/config.Config`: paste local_conf wins).
+//!
+//! tacker.conf's section is converted once, when the configuration is loaded
+//! ([`ExtOAuth2Options::from_conf`]); each paste filter section then overrides it
+//! ([`ExtOAuth2Options::with_paste`]).
 
 use secrecy::SecretString;
 use tacker_common::config::Section;
@@ -49,6 +53,8 @@ pub struct MappingOptions {
 /// Every option of the filter, converted. `Debug` redacts the secrets.
 #[derive(Clone, Debug)]
 pub struct ExtOAuth2Options {
+    /// Where the values came from, for messages naming file, section and option.
+    sources: Sources,
     /// Connection and client authentication (`certfile` ... `jwt_bearer_time_out`).
     pub client: ClientOptions,
     /// `introspect_endpoint` (str, required): RFC 7662 endpoint.
@@ -122,6 +128,26 @@ const PASTE_SPECIAL_KEYS: [&str; 10] = [
     "auth_plugin",
 ];
 
+/// `paste` over `conf`, with the deprecated name `memcache_servers` read as
+/// `memcached_servers` (the new name wins when both are set).
+fn merge(conf: &Section, paste: &Section) -> Section {
+    let mut merged = conf.clone();
+    for (key, value) in &paste.options {
+        let key = if key == "memcache_servers" {
+            "memcached_servers"
+        } else {
+            key.as_str()
+        };
+        merged.options.insert(key.to_owned(), value.clone());
+    }
+    if paste.get("memcached_servers").is_none() && conf.get("memcached_servers").is_none() {
+        if let Some(v) = conf.get("memcache_servers") {
+            merged.options.insert("memcached_servers".into(), v.clone());
+        }
+    }
+    merged
+}
+
 fn is_known(key: &str) -> bool {
     CLIENT_OPTION_NAMES.contains(&key)
         || FILTER_OPTION_NAMES.contains(&key)
@@ -129,34 +155,68 @@ fn is_known(key: &str) -> bool {
         || key == "memcache_servers"
 }
 
+/// The raw sections the options were converted from: tacker.conf's `[ext_oauth2_auth]` and
+/// the paste filter's keys. `Debug` shows option names only (values may be secrets).
+#[derive(Clone, Default)]
+struct Sources {
+    conf: Section,
+    paste: Section,
+}
+
+impl std::fmt::Debug for Sources {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sources")
+            .field("conf", &self.conf.options.keys().collect::<Vec<_>>())
+            .field("paste", &self.paste.options.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
 impl ExtOAuth2Options {
-    /// Merge `paste` over `conf` and convert every option (the first construction step
-    /// upstream). Unknown paste keys are warned about; conversion errors are fatal.
-    pub fn load(conf: &Section, paste: &Section) -> Result<Self, AuthError> {
-        let mut merged = conf.clone();
-        for (key, value) in &paste.options {
-            if !is_known(key) {
-                tracing::warn!("The option \"{key}\" is not known to keystonemiddleware");
-            }
-            let key = if key == "memcache_servers" {
-                "memcached_servers"
-            } else {
-                key.as_str()
-            };
-            merged.options.insert(key.to_owned(), value.clone());
+    /// Convert tacker.conf's `[ext_oauth2_auth]` (at configuration load: a bad value stops
+    /// start-up). Presence of required options is checked when the filter is built, after
+    /// the paste section had its say.
+    pub fn from_conf(conf: &Section) -> Result<Self, AuthError> {
+        let mut options = Self::convert(&merge(conf, &Section::default()))?;
+        options.sources.conf = conf.clone();
+        Ok(options)
+    }
+
+    /// These options with the keys of a paste `[filter:...]` section winning (the first
+    /// construction step upstream). Unknown paste keys are warned about; conversion errors
+    /// are fatal and name the paste section.
+    pub fn with_paste(&self, paste: &Section) -> Result<Self, AuthError> {
+        if paste.options.is_empty() {
+            return Ok(self.clone());
         }
-        if conf.get("memcache_servers").is_some()
-            && paste.get("memcached_servers").is_none()
-            && conf.get("memcached_servers").is_none()
-        {
-            if let Some(v) = conf.get("memcache_servers") {
-                merged.options.insert("memcached_servers".into(), v.clone());
-            }
+        for key in paste.options.keys().filter(|k| !is_known(k)) {
+            tracing::warn!("The option \"{key}\" is not known to keystonemiddleware");
         }
         // Convert the paste keys on their own first, so a bad value is reported with the paste
         // section's name and origin rather than tacker.conf's.
         Self::convert(paste)?;
-        Self::convert(&merged)
+        let conf = &self.sources.conf;
+        let mut options = Self::convert(&merge(conf, paste))?;
+        options.sources = Sources {
+            conf: conf.clone(),
+            paste: paste.clone(),
+        };
+        Ok(options)
+    }
+
+    /// tacker.conf's `conf` with the paste section's `paste` winning, in one step.
+    pub fn load(conf: &Section, paste: &Section) -> Result<Self, AuthError> {
+        Self::from_conf(conf)?.with_paste(paste)
+    }
+
+    /// `<origin> [<section>] <key> = "<shown>"` of the section `key` came from (the paste
+    /// section when it sets `key`).
+    pub fn describe(&self, key: &str, shown: &str) -> String {
+        if self.sources.paste.get(key).is_some() {
+            self.sources.paste.describe(key, shown)
+        } else {
+            self.sources.conf.describe(key, shown)
+        }
     }
 
     fn convert(s: &Section) -> Result<Self, AuthError> {
@@ -187,6 +247,7 @@ impl ExtOAuth2Options {
         };
         let int = |key: &str, default: i64| read_int(s, key, Some(default));
         Ok(Self {
+            sources: Sources::default(),
             client: ClientOptions::from_section(s)?,
             introspect_endpoint: m("introspect_endpoint"),
             thumbprint_verify: read_bool(s, "thumbprint_verify", false)?,

@@ -189,21 +189,14 @@ pub fn read_str(section: &Section, key: &str) -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
-/// An oslo.config bool: true/1/yes/on, false/0/no/off, case-insensitive.
+/// An oslo.config `BoolOpt` ([`Section::bool`]), its error in keystonemiddleware's words.
 pub fn read_bool(section: &Section, key: &str, default: bool) -> Result<bool, ClientError> {
-    let Some(v) = section.get(key) else {
-        return Ok(default);
-    };
-    match v.value.trim().to_ascii_lowercase().as_str() {
-        "true" | "1" | "yes" | "on" => Ok(true),
-        "false" | "0" | "no" | "off" => Ok(false),
-        _ => Err(convert_error(
-            section,
-            key,
-            &v.value,
-            &format!("Unexpected boolean value '{}'", v.value),
-        )),
-    }
+    section.bool(key, default).map_err(|bad| {
+        ClientError::Config(format!(
+            "{}: Unable to convert the value of option \"{key}\" into correct type: {}",
+            bad.described, bad.reason
+        ))
+    })
 }
 
 /// An oslo.config int (Python `int()`); `0` counts as unset, as every upstream read does.

@@ -18,8 +18,9 @@ use tacker_oauth2_client::options::read_str;
 use tacker_oauth2_client::Clock;
 
 use crate::error::BarbicanError;
-use crate::keystone::{KeystoneClient, KeystoneOptions};
-use crate::token::{use_ext_oauth2_auth, AccessToken, TokenSource};
+use crate::keystone::KeystoneClient;
+use crate::options::ServiceAuthOptions;
+use crate::token::{AccessToken, TokenSource};
 
 /// Upper bound of one Barbican call (upstream has none; a hung Barbican must not hang a VIM
 /// create forever).
@@ -64,16 +65,8 @@ impl ServiceAuth {
         keystone_authtoken: &Section,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, BarbicanError> {
-        if use_ext_oauth2_auth(ext_oauth2_auth)? {
-            Ok(Self::ExtOAuth2(TokenSource::new(ext_oauth2_auth, clock)?))
-        } else {
-            let options = KeystoneOptions::from_section(keystone_authtoken)?;
-            Ok(Self::Keystone(KeystoneClient::new(
-                options,
-                default_http_client()?,
-                clock,
-            )))
-        }
+        let options = ServiceAuthOptions::from_sections(ext_oauth2_auth, keystone_authtoken)?;
+        Self::from_options(&options, clock)
     }
 }
 
@@ -135,35 +128,21 @@ impl BarbicanClient {
         })
     }
 
-    /// Everything from tacker.conf, for the server's start-up:
-    /// * `use_ext_oauth2_auth = True`: the token source of `[ext_oauth2_auth]`; a missing or
-    ///   wrong option is an error (refuse start-up);
-    /// * otherwise the `[keystone_authtoken]` service user; when its options are incomplete
-    ///   `Ok(None)` (logged): the drivers then answer each Barbican-bound registration with a
-    ///   `KeyManagerError`, and servers that never use Barbican still start.
+    /// [`Self::from_options`] from the raw sections of tacker.conf: `use_ext_oauth2_auth =
+    /// True` with a missing or wrong option is an error (refuse start-up); an incomplete
+    /// `[keystone_authtoken]` otherwise is `Ok(None)`.
     pub fn from_config(
         key_manager: &Section,
         ext_oauth2_auth: &Section,
         keystone_authtoken: &Section,
         clock: Arc<dyn Clock>,
     ) -> Result<Option<Self>, BarbicanError> {
-        let options = KeyManagerOptions::from_section(key_manager);
-        if use_ext_oauth2_auth(ext_oauth2_auth)? {
-            let source = TokenSource::new(ext_oauth2_auth, clock)?;
-            // private_key_jwt: the key is read once here and again on each SIGHUP.
-            source.spawn_reload_on_sighup();
-            return Self::new(options, ServiceAuth::ExtOAuth2(source)).map(Some);
-        }
-        match KeystoneOptions::from_section(keystone_authtoken) {
-            Ok(keystone) => {
-                let client = KeystoneClient::new(keystone, default_http_client()?, clock);
-                Self::new(options, ServiceAuth::Keystone(client)).map(Some)
-            }
-            Err(why) => {
-                tracing::warn!("Barbican key manager disabled: {why}");
-                Ok(None)
-            }
-        }
+        let service_auth = ServiceAuthOptions::from_sections(ext_oauth2_auth, keystone_authtoken)?;
+        Self::from_options(
+            KeyManagerOptions::from_section(key_manager),
+            &service_auth,
+            clock,
+        )
     }
 
     /// Use `http` for Barbican calls (tests, custom TLS trust).
@@ -384,6 +363,7 @@ impl BarbicanClient {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::keystone::KeystoneOptions;
 
     fn km(version: &str) -> BarbicanClient {
         let client = KeystoneClient::new(

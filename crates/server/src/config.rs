@@ -6,11 +6,16 @@
 
 use std::ffi::OsString;
 use std::fmt;
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 
 use indexmap::IndexMap;
-use tacker_common::config::Section;
+use tacker_auth::ExtOAuth2Options;
+use tacker_common::config::{BadValue, Section};
 use tacker_common::ini::{IniDocument, IniError};
+use tacker_outbound::{KeyManagerOptions, ServiceAuthOptions};
+
+use crate::listener::ForwardedClientCert;
 
 /// Command line of `tacker-server` (the oslo.config options every OpenStack service takes).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -128,6 +133,23 @@ pub enum ConfigError {
         what: String,
         searched: String,
     },
+    /// `[ext_oauth2_auth]` as the `external_oauth2_token` filter converts it
+    /// (keystonemiddleware's `Unable to convert the value of option ...` after the location).
+    #[error(transparent)]
+    ExtOAuth2(#[from] tacker_auth::AuthError),
+    /// `[ext_oauth2_auth] use_ext_oauth2_auth` and the token source options Tacker's service
+    /// context needs (upstream's `The parameter is not set for ...` texts).
+    #[error(transparent)]
+    ServiceAuth(#[from] tacker_outbound::TokenError),
+}
+
+impl From<BadValue> for ConfigError {
+    fn from(bad: BadValue) -> Self {
+        ConfigError::Value {
+            described: bad.described,
+            reason: bad.reason,
+        }
+    }
 }
 
 /// All sections of all config files merged, later files winning option by option.
@@ -232,29 +254,112 @@ impl AuthStrategy {
     }
 }
 
+/// A file path option with where it was set, for error messages.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfiguredPath {
+    pub path: PathBuf,
+    /// `<origin> [<section>] <option> = "<path>"`.
+    pub at: String,
+}
+
+impl ConfiguredPath {
+    /// A `[DEFAULT]` path set by code (tests, tools) rather than a config file.
+    pub fn new(option: &str, path: impl Into<PathBuf>) -> Self {
+        let path = path.into();
+        let at = format!(
+            "(set by caller) [DEFAULT] {option} = \"{}\"",
+            path.display()
+        );
+        Self { path, at }
+    }
+}
+
 /// `[DEFAULT]` options read by this server (`tacker/common/config.py`, `tacker/wsgi.py`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DefaultOptions {
-    /// `bind_host` (host address, default `0.0.0.0`).
-    pub bind_host: String,
-    /// `bind_port` (port, default `9890`).
-    pub bind_port: u16,
+    /// Where and how the API listens (`bind_host`, `bind_port`, `use_ssl`, `ssl_*`).
+    pub listener: ListenerOptions,
     /// `api_paste_config` (string, default `api-paste.ini`) resolved as oslo's `find_file`
     /// does: an absolute path, or the name looked up in the `--config-dir`s and the config
     /// files' directories (last file first), then `~/.tacker`, `~`, `/etc/tacker`, `/etc`.
     pub api_paste_config: PathBuf,
     /// `auth_strategy` (`keystone` | `noauth`, default `keystone`).
     pub auth_strategy: AuthStrategy,
-    /// `use_ssl` (bool, default false): serve HTTPS.
-    pub use_ssl: bool,
-    /// `ssl_cert_file` (path, no default): server certificate (may include the key).
-    pub ssl_cert_file: Option<PathBuf>,
-    /// `ssl_key_file` (path, no default): server private key.
-    pub ssl_key_file: Option<PathBuf>,
-    /// `ssl_ca_file` (path, no default): when set, client certificates are required.
-    pub ssl_ca_file: Option<PathBuf>,
     /// `debug` (bool, default false): log level DEBUG instead of INFO (`RUST_LOG` wins).
     pub debug: bool,
+}
+
+/// The `[DEFAULT]` options of the API listener (Tacker `tacker/common/config.py` `bind_host`,
+/// `bind_port`; `tacker/wsgi.py` `use_ssl`, `ssl_cert_file`, `ssl_key_file`, `ssl_ca_file`;
+/// and this server's opt-in forwarded client certificate), validated.
+/// [`crate::listener::ListenerConfig::from_options`] loads the TLS files.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ListenerOptions {
+    /// `bind_host` (host address, default `0.0.0.0`): an IP address (IPv6 also in brackets,
+    /// kept without them) or a host name.
+    pub bind_host: String,
+    /// `bind_port` (port, default `9890`).
+    pub bind_port: u16,
+    /// `bind_host`:`bind_port` resolved as Tacker's `socket.getaddrinfo(host, port)[0]`: the
+    /// literal address, or the first address of the host name.
+    pub addr: SocketAddr,
+    /// `use_ssl` (bool, default false): serve HTTPS.
+    pub use_ssl: bool,
+    /// `ssl_cert_file` (path, no default; required with `use_ssl`): PEM server certificate
+    /// chain, leaf first; may also hold the private key.
+    pub ssl_cert_file: Option<ConfiguredPath>,
+    /// `ssl_key_file` (path, no default = the key is in `ssl_cert_file`): PEM private key
+    /// (PKCS#8, PKCS#1 or SEC1).
+    pub ssl_key_file: Option<ConfiguredPath>,
+    /// `ssl_ca_file` (path, no default): when set, client certificates are required and must
+    /// chain to one of its CAs.
+    pub ssl_ca_file: Option<ConfiguredPath>,
+    /// `ssl_client_cert_header` (header name, default unset = off) with
+    /// `ssl_client_cert_trusted_proxies` (list of IP addresses, required with the header): the
+    /// client certificate a TLS-terminating front end forwards.
+    pub forwarded_client_cert: Option<ForwardedClientCert>,
+}
+
+/// The defaults of the listener options, in one place.
+const DEFAULT_BIND_HOST: &str = "0.0.0.0";
+const DEFAULT_BIND_PORT: u16 = 9890;
+
+impl ListenerOptions {
+    /// The listener options of a `[DEFAULT]` section whose `$` references are already
+    /// substituted (tools and tests; [`ServerConfig`] reads them with the rest of `[DEFAULT]`).
+    /// Warnings are logged.
+    pub fn from_default_section(section: &Section) -> Result<Self, ConfigError> {
+        let mut warnings = Vec::new();
+        let options = Self::read(&Reader::new(section.clone()), &mut warnings)?;
+        for w in warnings {
+            tracing::warn!("{w}");
+        }
+        Ok(options)
+    }
+
+    fn read(d: &Reader, warnings: &mut Vec<String>) -> Result<Self, ConfigError> {
+        let bind_host = d.host("bind_host", DEFAULT_BIND_HOST)?;
+        let bind_port = d.port("bind_port", DEFAULT_BIND_PORT)?;
+        let addr = resolve(&bind_host, bind_port).ok_or_else(|| {
+            d.bad(
+                "bind_host",
+                &bind_host,
+                &format!(
+                    "Unable to listen on {bind_host}:{bind_port}: not an address or a resolvable host name"
+                ),
+            )
+        })?;
+        Ok(Self {
+            bind_host,
+            bind_port,
+            addr,
+            use_ssl: d.bool("use_ssl", false)?,
+            ssl_cert_file: d.path("ssl_cert_file"),
+            ssl_key_file: d.path("ssl_key_file"),
+            ssl_ca_file: d.path("ssl_ca_file"),
+            forwarded_client_cert: d.forwarded_client_cert(warnings)?,
+        })
+    }
 }
 
 /// `[database]` (oslo.db).
@@ -290,33 +395,25 @@ pub struct K8sVimOptions {
     pub use_barbican: bool,
 }
 
-/// The whole configuration of one server process.
-#[derive(Clone)]
+/// The whole configuration of one server process. `Debug` redacts every secret (each typed
+/// struct does).
+#[derive(Clone, Debug)]
 pub struct ServerConfig {
     pub default: DefaultOptions,
     pub database: DatabaseOptions,
     pub vim_keys: VimKeysOptions,
     pub k8s_vim: K8sVimOptions,
-    /// `[ext_oauth2_auth]` as written (the auth layer validates it; holds `client_secret`).
-    pub ext_oauth2_auth: Section,
-    raw: RawConfig,
-}
-
-impl fmt::Debug for ServerConfig {
-    // Never print raw sections: `[ext_oauth2_auth] client_secret` and friends live there.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ServerConfig")
-            .field("files", &self.raw.files)
-            .field("default", &self.default)
-            .field("database", &self.database)
-            .field("vim_keys", &self.vim_keys)
-            .field("k8s_vim", &self.k8s_vim)
-            .field(
-                "ext_oauth2_auth",
-                &self.ext_oauth2_auth.options.keys().collect::<Vec<_>>(),
-            )
-            .finish()
-    }
+    /// `[ext_oauth2_auth]` as the `external_oauth2_token` filter reads it; the options of a
+    /// paste `[filter:...]` section override it when the pipeline is built
+    /// ([`ExtOAuth2Options::with_paste`]).
+    pub ext_oauth2_auth: ExtOAuth2Options,
+    /// How this service authenticates to Barbican: `[ext_oauth2_auth] use_ext_oauth2_auth`
+    /// with its token source, or the `[keystone_authtoken]` service user.
+    pub service_auth: ServiceAuthOptions,
+    /// `[key_manager]` (Barbican endpoint and API version).
+    pub key_manager: KeyManagerOptions,
+    /// The files read, in order.
+    files: Vec<PathBuf>,
 }
 
 /// `[DEFAULT]` options Tacker or oslo.log/oslo.service define that this server accepts and
@@ -374,17 +471,12 @@ impl ServerConfig {
         let d = Reader::new(substitute(&raw, "DEFAULT")?);
         let api_paste = d.string("api_paste_config", "api-paste.ini");
         let default = DefaultOptions {
-            bind_host: d.host("bind_host", "0.0.0.0")?,
-            bind_port: d.port("bind_port", 9890)?,
+            listener: ListenerOptions::read(&d, &mut warnings)?,
             api_paste_config: find_paste_file(&raw, &d, &api_paste)?,
             auth_strategy: match d.choice("auth_strategy", "keystone", &["keystone", "noauth"])? {
                 "noauth" => AuthStrategy::Noauth,
                 _ => AuthStrategy::Keystone,
             },
-            use_ssl: d.bool("use_ssl", false)?,
-            ssl_cert_file: d.path("ssl_cert_file"),
-            ssl_key_file: d.path("ssl_key_file"),
-            ssl_ca_file: d.path("ssl_ca_file"),
             debug: d.bool("debug", false)?,
         };
         d.warn_unknown(DEFAULT_ACCEPTED, &mut warnings);
@@ -445,7 +537,14 @@ impl ServerConfig {
         };
         k8s.warn_unknown(&[], &mut warnings);
 
-        let ext_oauth2_auth = raw.section("ext_oauth2_auth");
+        // The groups other crates consume are converted by those crates' own option types,
+        // once, here: a bad value stops start-up whether or not the pipeline or a driver
+        // would have read it.
+        let ext = substitute(&raw, "ext_oauth2_auth")?;
+        let ext_oauth2_auth = ExtOAuth2Options::from_conf(&ext)?;
+        let service_auth =
+            ServiceAuthOptions::from_sections(&ext, &substitute(&raw, "keystone_authtoken")?)?;
+        let key_manager = KeyManagerOptions::from_section(&substitute(&raw, "key_manager")?);
         Ok((
             Self {
                 default,
@@ -453,20 +552,17 @@ impl ServerConfig {
                 vim_keys,
                 k8s_vim,
                 ext_oauth2_auth,
-                raw,
+                service_auth,
+                key_manager,
+                files: raw.files,
             },
             warnings,
         ))
     }
 
-    /// A raw section for the parts that validate their own options (e.g. `[key_manager]`).
-    pub fn section(&self, name: &str) -> Section {
-        self.raw.section(name)
-    }
-
     /// The config files read, in order.
     pub fn files(&self) -> &[PathBuf] {
-        &self.raw.files
+        &self.files
     }
 }
 
@@ -500,24 +596,19 @@ impl Reader {
         self.raw(key).unwrap_or(default).to_owned()
     }
 
-    fn path(&self, key: &str) -> Option<PathBuf> {
-        self.raw(key).filter(|v| !v.is_empty()).map(PathBuf::from)
+    /// A path option; an empty value is unset (oslo: `opt =` leaves a StrOpt falsy).
+    fn path(&self, key: &str) -> Option<ConfiguredPath> {
+        let v = self.raw(key).map(str::trim).filter(|v| !v.is_empty())?;
+        Some(ConfiguredPath {
+            path: PathBuf::from(v),
+            at: self.section.describe(key, v),
+        })
     }
 
-    /// oslo `types.Boolean`: true/1/on/yes and false/0/off/no, any case.
+    /// oslo `BoolOpt` ([`Section::bool`]).
     fn bool(&self, key: &str, default: bool) -> Result<bool, ConfigError> {
-        let Some(v) = self.raw(key) else {
-            return Ok(default);
-        };
-        match v.to_ascii_lowercase().as_str() {
-            "true" | "1" | "on" | "yes" => Ok(true),
-            "false" | "0" | "off" | "no" => Ok(false),
-            _ => Err(self.bad(
-                key,
-                v,
-                "Unexpected boolean value (expected true/false, 1/0, yes/no or on/off)",
-            )),
-        }
+        self.used.borrow_mut().push(key.to_owned());
+        Ok(self.section.bool(key, default)?)
     }
 
     /// oslo `PortOpt`: an integer in 0..=65535.
@@ -546,10 +637,16 @@ impl Reader {
         })
     }
 
-    /// oslo `HostAddressOpt`: an IP address or a host name.
+    /// oslo `HostAddressOpt`: an IP address or a host name. An IPv6 address may also be
+    /// written in brackets (`[::1]`); the value is kept without them.
     fn host(&self, key: &str, default: &str) -> Result<String, ConfigError> {
-        let v = self.raw(key).unwrap_or(default);
-        let is_ip = v.parse::<std::net::IpAddr>().is_ok();
+        let written = self.raw(key).unwrap_or(default);
+        let v = written
+            .strip_prefix('[')
+            .and_then(|h| h.strip_suffix(']'))
+            .filter(|h| h.parse::<std::net::Ipv6Addr>().is_ok())
+            .unwrap_or(written);
+        let is_ip = v.parse::<IpAddr>().is_ok();
         let is_hostname = !v.is_empty()
             && v.len() <= 253
             && v.split('.').all(|label| {
@@ -564,22 +661,69 @@ impl Reader {
         } else {
             Err(self.bad(
                 key,
-                v,
+                written,
                 "is neither a valid IP address nor a valid host name",
             ))
         }
     }
 
+    /// `ssl_client_cert_header` and `ssl_client_cert_trusted_proxies` (comma-separated IP
+    /// addresses). The list without the header is ignored with a warning; the header without
+    /// a list is refused: it would let any client choose its certificate or, read strictly,
+    /// never apply.
+    fn forwarded_client_cert(
+        &self,
+        warnings: &mut Vec<String>,
+    ) -> Result<Option<ForwardedClientCert>, ConfigError> {
+        let non_empty = |key| self.raw(key).map(str::trim).filter(|v| !v.is_empty());
+        let header = non_empty("ssl_client_cert_header");
+        let proxies = non_empty("ssl_client_cert_trusted_proxies");
+        let Some(header_value) = header else {
+            if let Some(p) = proxies {
+                warnings.push(format!(
+                    "{}: ignored because ssl_client_cert_header is not set",
+                    self.section.describe("ssl_client_cert_trusted_proxies", p)
+                ));
+            }
+            return Ok(None);
+        };
+        let header = http::HeaderName::from_bytes(header_value.as_bytes()).map_err(|_| {
+            self.bad(
+                "ssl_client_cert_header",
+                header_value,
+                "not a valid HTTP header name",
+            )
+        })?;
+        let proxies_value = proxies.unwrap_or("");
+        let mut trusted = Vec::new();
+        for item in proxies_value
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
+            let ip = item.parse::<IpAddr>().map_err(|_| {
+                self.bad(
+                    "ssl_client_cert_trusted_proxies",
+                    proxies_value,
+                    &format!("{item:?} is not an IP address"),
+                )
+            })?;
+            trusted.push(ip);
+        }
+        if trusted.is_empty() {
+            return Err(self.bad(
+                "ssl_client_cert_trusted_proxies",
+                proxies_value,
+                "ssl_client_cert_header is set, so the proxy addresses trusted to set it must be listed",
+            ));
+        }
+        Ok(Some(ForwardedClientCert::new(header, trusted)))
+    }
+
     fn warn_unknown(&self, also_known: &[&str], warnings: &mut Vec<String>) {
         let used = self.used.borrow();
         for (key, v) in &self.section.options {
-            // The listener reads its own `[DEFAULT]` options (TLS, trusted proxy header).
-            let listener_option = self.section.name == "DEFAULT"
-                && crate::listener::DEFAULT_OPTIONS.contains(&key.as_str());
-            if !used.iter().any(|u| u == key)
-                && !also_known.contains(&key.as_str())
-                && !listener_option
-            {
+            if !used.iter().any(|u| u == key) && !also_known.contains(&key.as_str()) {
                 // The value is never shown: unknown options may be secrets.
                 warnings.push(format!(
                     "{} [{}] {}: unknown option, ignored",
@@ -612,8 +756,8 @@ fn substitute(raw: &RawConfig, section_name: &str) -> Result<Section, ConfigErro
             continue;
         }
         let expanded = expand(&value, &lookup, 0).map_err(|reason| ConfigError::Value {
-            // A database URL may carry a password.
-            described: section.describe(&key, &redact_url(&value)),
+            // A database URL may carry a password; secrets are never shown.
+            described: section.describe(&key, &shown_value(&key, &value)),
             reason,
         })?;
         section.options.get_mut(&key).expect("key exists").value = expanded;
@@ -698,6 +842,27 @@ fn find_paste_file(raw: &RawConfig, d: &Reader, name: &str) -> Result<PathBuf, C
             .collect::<Vec<_>>()
             .join(", "),
     })
+}
+
+/// `socket.getaddrinfo(host, port, AF_UNSPEC, SOCK_STREAM)[0]` as Tacker does: the literal
+/// address, or the first address of a host name.
+fn resolve(host: &str, port: u16) -> Option<SocketAddr> {
+    if let Ok(ip) = host.parse::<IpAddr>() {
+        return Some(SocketAddr::new(ip, port));
+    }
+    (host, port).to_socket_addrs().ok()?.next()
+}
+
+/// Options whose values are secrets: their values never appear in messages.
+const SECRET_OPTIONS: &[&str] = &["client_secret", "memcache_secret_key", "password"];
+
+/// A value as an error message may show it.
+fn shown_value(key: &str, value: &str) -> String {
+    if SECRET_OPTIONS.contains(&key) {
+        "***".to_owned()
+    } else {
+        redact_url(value)
+    }
 }
 
 /// `scheme://user:***@host/db` for logs and `Debug`.

@@ -39,7 +39,7 @@ async fn main() -> ExitCode {
         "configuration loaded"
     );
 
-    let listener_cfg = match ListenerConfig::from_default_section(&config.section("DEFAULT")) {
+    let listener_cfg = match ListenerConfig::from_options(&config.default.listener) {
         Ok(cfg) => cfg,
         Err(e) => return fail(&e),
     };

@@ -200,14 +200,14 @@ impl TokenFilters {
         if let Some(layer) = self.built.get(&filter.name) {
             return Ok(layer.clone());
         }
-        let layer =
-            ExternalOAuth2Layer::from_sections(&state.config.ext_oauth2_auth, &filter.local)
-                .map_err(|e| {
-                    PipelineError::Filter(format!(
-                        "{} [filter:{}]: {e}",
-                        filter.origin, filter.name
-                    ))
-                })?;
+        let layer = state
+            .config
+            .ext_oauth2_auth
+            .with_paste(&filter.local)
+            .and_then(ExternalOAuth2Layer::from_options)
+            .map_err(|e| {
+                PipelineError::Filter(format!("{} [filter:{}]: {e}", filter.origin, filter.name))
+            })?;
         self.built.insert(filter.name.clone(), layer.clone());
         Ok(layer)
     }

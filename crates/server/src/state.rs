@@ -52,10 +52,9 @@ impl AppState {
         // credentials come from `[ext_oauth2_auth]` (use_ext_oauth2_auth = True) or the
         // `[keystone_authtoken]` service user, as Tacker's service context.
         let barbican = if driver_cfg.openstack_use_barbican || driver_cfg.k8s_use_barbican {
-            BarbicanClient::from_config(
-                &config.section("key_manager"),
-                &config.ext_oauth2_auth,
-                &config.section("keystone_authtoken"),
+            BarbicanClient::from_options(
+                config.key_manager.clone(),
+                &config.service_auth,
                 Arc::new(SystemClock),
             )?
             .map(|client| Arc::new(BarbicanKeys(client)) as Arc<dyn KeyManager>)
@@ -71,7 +70,7 @@ impl AppState {
 
     /// `https` when the listener serves TLS (`[DEFAULT] use_ssl`), as WSGI `url_scheme`.
     pub fn scheme(&self) -> &'static str {
-        if self.config.default.use_ssl {
+        if self.config.default.listener.use_ssl {
             "https"
         } else {
             "http"
@@ -80,7 +79,7 @@ impl AppState {
 
     /// `bind_host:bind_port`, for requests without a `Host` header.
     pub fn fallback_host(&self) -> String {
-        let d = &self.config.default;
+        let d = &self.config.default.listener;
         if d.bind_host.contains(':') {
             format!("[{}]:{}", d.bind_host, d.bind_port)
         } else {

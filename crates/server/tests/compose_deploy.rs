@@ -24,7 +24,6 @@ use std::process::{Command, Stdio};
 use secrecy::ExposeSecret;
 use serde_json::Value;
 use tacker_auth::ExtOAuth2Options;
-use tacker_common::config::Section;
 use tacker_oauth2_client::AuthMethod;
 use tacker_server::config::ConfigSource;
 use tacker_server::ServerConfig;
@@ -176,11 +175,21 @@ fn load(files: &[String]) -> ServerConfig {
 }
 
 fn ext_options(config: &ServerConfig) -> ExtOAuth2Options {
-    ExtOAuth2Options::load(
-        &config.ext_oauth2_auth,
-        &Section::new("filter:external_oauth2_token"),
-    )
-    .unwrap_or_else(|e| panic!("[ext_oauth2_auth]: {e}"))
+    config.ext_oauth2_auth.clone()
+}
+
+/// The raw value of `[section] key` across `files` as oslo.config reads them (last file wins).
+fn raw_option(files: &[String], section: &str, key: &str) -> Option<String> {
+    files
+        .iter()
+        .filter_map(|f| {
+            let text = std::fs::read_to_string(root().join(f)).unwrap();
+            let doc = tacker_common::ini::IniDocument::parse_oslo(&text, f).unwrap();
+            doc.section(section)
+                .and_then(|s| s.get(key))
+                .map(|v| v.value.clone())
+        })
+        .next_back()
 }
 
 fn sample_options(sample: &str) -> ExtOAuth2Options {
@@ -263,20 +272,20 @@ fn keycloak_frontend_url_is_fixed_and_its_backchannel_dynamic() {
     // Keycloak by its service name.
     let issuer = format!("{}/realms/{REALM}", frontend.trim_end_matches('/'));
     for sample in SAMPLES {
-        let layered_config = load(&compose_layers(sample));
-        let layered = ext_options(&layered_config);
+        let layered_files = compose_layers(sample);
+        let layered = ext_options(&load(&layered_files));
         assert_eq!(
             layered.client.audience.as_deref(),
             Some(issuer.as_str()),
             "{sample}"
         );
-        let alone_config = load(&[format!("etc/samples/{sample}.conf")]);
+        let alone_files = vec![format!("etc/samples/{sample}.conf")];
         for key in ["introspect_endpoint", "token_endpoint"] {
-            let value = |c: &ServerConfig| {
-                let v = &c.ext_oauth2_auth.get(key).expect(key).value;
-                url::Url::parse(v).unwrap_or_else(|e| panic!("{sample} {key} = {v}: {e}"))
+            let value = |files: &[String]| {
+                let v = raw_option(files, "ext_oauth2_auth", key).expect(key);
+                url::Url::parse(&v).unwrap_or_else(|e| panic!("{sample} {key} = {v}: {e}"))
             };
-            let (inside, outside) = (value(&layered_config), value(&alone_config));
+            let (inside, outside) = (value(&layered_files), value(&alone_files));
             assert_eq!(
                 inside.host_str(),
                 Some("keycloak"),
@@ -562,9 +571,13 @@ fn scope_openstack_has_a_claim_at_every_mapping_path() {
     ];
     for sample in SAMPLES {
         let opts = sample_options(sample);
-        let config = load(&[format!("etc/samples/{sample}.conf")]);
-        let scope_option = config.ext_oauth2_auth.get("scope").expect("scope");
-        assert_eq!(scope["name"], scope_option.value.as_str(), "{sample}");
+        let scope_option = raw_option(
+            &[format!("etc/samples/{sample}.conf")],
+            "ext_oauth2_auth",
+            "scope",
+        )
+        .expect("scope");
+        assert_eq!(scope["name"], scope_option.as_str(), "{sample}");
         let m = &opts.mapping;
         for path in [
             &m.project_id,

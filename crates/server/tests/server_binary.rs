@@ -118,6 +118,61 @@ async fn sample_config_serves_root_and_vim_list() {
 
 const SECRET: &str = "sPocbjFjQCmrPPAXY9IUOVNJ9Cw3rDw5";
 
+/// oslo.config substitution reaches the listener: `bind_host = $my_ip` is parsed once, with
+/// the rest of `[DEFAULT]`, and the server listens on the substituted address.
+#[tokio::test]
+async fn bind_host_with_a_substitution_listens_there() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let override_conf = dir.path().join("override.conf");
+    std::fs::write(
+        &override_conf,
+        format!("[DEFAULT]\nmy_ip = 127.0.0.1\nbind_host = $my_ip\nbind_port = {port}\n"),
+    )
+    .unwrap();
+    let log_path = dir.path().join("server.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_tacker-server"))
+        .arg("--config-file")
+        .arg(etc("tacker.conf"))
+        .arg("--config-file")
+        .arg(&override_conf)
+        .current_dir(dir.path())
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let mut guard = ServerGuard(child);
+
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let root = loop {
+        if let Some(status) = guard.0.try_wait().unwrap() {
+            let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+            panic!("tacker-server exited early: {status}\n{log}");
+        }
+        match client.get(format!("http://127.0.0.1:{port}/")).send().await {
+            Ok(r) => break r,
+            Err(_) if Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(50)).await
+            }
+            Err(e) => panic!("server not ready before the deadline: {e}"),
+        }
+    };
+    assert_eq!(root.status(), 200);
+    drop(guard);
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    assert!(
+        log.lines()
+            .any(|l| l.contains("listening") && l.contains(&format!("127.0.0.1:{port}"))),
+        "listening on the substituted address: {log}"
+    );
+}
+
 #[test]
 fn bad_config_value_exits_with_a_message_naming_it() {
     let dir = tempfile::tempdir().unwrap();

@@ -44,10 +44,10 @@ fn defaults_match_tacker() {
     let f = d.write("tacker.conf", DB);
     let (c, warnings) = load(&[ConfigSource::File(f)]).unwrap();
     assert!(warnings.is_empty(), "{warnings:?}");
-    assert_eq!(c.default.bind_host, "0.0.0.0");
-    assert_eq!(c.default.bind_port, 9890);
+    assert_eq!(c.default.listener.bind_host, "0.0.0.0");
+    assert_eq!(c.default.listener.bind_port, 9890);
     assert_eq!(c.default.auth_strategy, AuthStrategy::Keystone);
-    assert!(!c.default.use_ssl);
+    assert!(!c.default.listener.use_ssl);
     assert_eq!(c.default.api_paste_config, d.path().join("api-paste.ini"));
     assert_eq!(
         c.vim_keys.openstack,
@@ -86,9 +86,9 @@ fn later_config_files_and_config_dir_override_in_command_line_order() {
     let (c, _) = load(&cli.sources).unwrap();
     // b.conf comes after the directory: its port wins; the directory's sorted files ran in
     // order, so 20-last.conf's auth_strategy wins over 10-first.conf's.
-    assert_eq!(c.default.bind_port, 2222);
+    assert_eq!(c.default.listener.bind_port, 2222);
     assert_eq!(c.default.auth_strategy, AuthStrategy::Noauth);
-    assert_eq!(c.default.bind_host, "127.0.0.1");
+    assert_eq!(c.default.listener.bind_host, "127.0.0.1");
     let names: Vec<_> = c
         .files()
         .iter()
@@ -243,10 +243,10 @@ fn secrets_never_appear_in_debug_output() {
     let dbg = format!("{c:?}");
     assert!(!dbg.contains("sPocbjFjQCmrPPAXY9IUOVNJ9Cw3rDw5"), "{dbg}");
     assert!(!dbg.contains("dbpass"), "{dbg}");
-    // The raw section stays available to the auth layer.
+    // The section is typed at load; the secret stays inside its `SecretString`.
     assert_eq!(
-        c.ext_oauth2_auth.get("client_id").unwrap().value,
-        "tacker_service"
+        c.ext_oauth2_auth.client.client_id.as_deref(),
+        Some("tacker_service")
     );
 }
 
@@ -276,5 +276,84 @@ fn oslo_substitution_in_values() {
     expect_bad(
         "[vim_keys]\nopenstack = $nowhere/keys",
         "[vim_keys] openstack = \"$nowhere/keys\": substitution refers to an undefined option",
+    );
+}
+
+#[test]
+fn listener_options_come_from_the_substituted_default_section() {
+    let d = Dir::new();
+    let f = d.write(
+        "tacker.conf",
+        &format!("[DEFAULT]\nmy_ip = 127.0.0.1\nbind_host = $my_ip\nbind_port = 0\n{DB}"),
+    );
+    let (c, _) = load(&[ConfigSource::File(f)]).unwrap();
+    assert_eq!(c.default.listener.bind_host, "127.0.0.1");
+    assert_eq!(c.default.listener.addr, "127.0.0.1:0".parse().unwrap());
+    // The listener is built from these options, not from the section as written.
+    let listener =
+        tacker_server::listener::ListenerConfig::from_options(&c.default.listener).unwrap();
+    assert_eq!(listener.addr, "127.0.0.1:0".parse().unwrap());
+}
+
+#[test]
+fn other_crates_groups_are_typed_at_load_and_bad_values_stop_it() {
+    expect_bad(
+        "[ext_oauth2_auth]\ninsecure = maybe",
+        "[ext_oauth2_auth] insecure = \"maybe\": Unable to convert the value of option \"insecure\" into correct type: Unexpected boolean value 'maybe'",
+    );
+    expect_bad(
+        "[ext_oauth2_auth]\nauth_method = client_secret_jwtt",
+        "[ext_oauth2_auth] auth_method = \"client_secret_jwtt\": ",
+    );
+    expect_bad(
+        "[ext_oauth2_auth]\ntoken_cache_time = soon",
+        "[ext_oauth2_auth] token_cache_time = \"soon\": ",
+    );
+    expect_bad(
+        "[ext_oauth2_auth]\nuse_ext_oauth2_auth = perhaps",
+        "[ext_oauth2_auth] use_ext_oauth2_auth = \"perhaps\": ",
+    );
+
+    // External mode checks its token source options at load, with upstream's text.
+    let d = Dir::new();
+    let f = d.write(
+        "tacker.conf",
+        &format!("[ext_oauth2_auth]\nuse_ext_oauth2_auth = True\nclient_id = c\n{DB}"),
+    );
+    let e = load(&[ConfigSource::File(f)]).unwrap_err();
+    assert_eq!(
+        e,
+        "Configuration error. The parameter is not set for \"token_endpoint\" in group [ext_oauth2_auth]."
+    );
+
+    let d = Dir::new();
+    let f = d.write(
+        "tacker.conf",
+        &format!(
+            "[DEFAULT]\nbarbican = http://barbican.test:9311\n\
+             [key_manager]\nbarbican_endpoint = $barbican\n\
+             [keystone_authtoken]\nauth_url = http://keystone.test/identity\nusername = tacker\n\
+             password = s3cr3t-keystone\nproject_name = service\n{DB}"
+        ),
+    );
+    let (c, _) = load(&[ConfigSource::File(f)]).unwrap();
+    assert_eq!(
+        c.key_manager.barbican_endpoint.as_deref(),
+        Some("http://barbican.test:9311")
+    );
+    match &c.service_auth {
+        tacker_outbound::ServiceAuthOptions::Keystone(k) => {
+            assert_eq!(k.auth_url, "http://keystone.test/identity")
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(!format!("{c:?}").contains("s3cr3t-keystone"), "{c:?}");
+}
+
+#[test]
+fn substitution_errors_never_show_secrets() {
+    expect_bad(
+        "[ext_oauth2_auth]\nclient_secret = a$b",
+        "[ext_oauth2_auth] client_secret = \"***\": substitution refers to an undefined option",
     );
 }

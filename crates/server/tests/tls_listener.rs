@@ -6,6 +6,8 @@ mod tls_support;
 
 use std::time::Duration;
 
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
 use tacker_common::config::Section;
 use tacker_server::listener::{ForwardedClientCert, ListenerConfig, ListenerError, TlsFiles};
 use tls_support::*;
@@ -464,7 +466,7 @@ async fn ipv6_loopback_bind() {
     let mut sec = Section::new("DEFAULT");
     sec.set("bind_host", "::1", "tacker.conf");
     sec.set("bind_port", "0", "tacker.conf");
-    let cfg = ListenerConfig::from_default_section(&sec).unwrap();
+    let cfg = listener_config(&sec).unwrap();
     let (p, _ctl) = probe();
     let srv = start(cfg, probe_app(p)).await;
     assert!(srv.addr.is_ipv6());
@@ -559,6 +561,48 @@ async fn graceful_shutdown_is_bounded_by_drain_timeout() {
     assert!(bounded("client", stuck).await.unwrap().is_err());
 }
 
+#[tokio::test]
+async fn http1_response_header_names_are_title_cased() {
+    let (p, _ctl) = probe();
+    let srv = start(ListenerConfig::plain(loopback0()), probe_app(p)).await;
+    let mut s = tokio::net::TcpStream::connect(srv.addr).await.unwrap();
+    s.write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut raw = Vec::new();
+    bounded("response", s.read_to_end(&mut raw)).await.unwrap();
+    let head = String::from_utf8_lossy(&raw);
+    assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
+    assert!(head.contains("\r\nContent-Type: text/plain"), "{head}");
+    assert!(head.contains("\r\nContent-Length: 2\r\n"), "{head}");
+    srv.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn unfinished_http1_request_head_is_dropped_after_the_header_read_timeout() {
+    let (p, _ctl) = probe();
+    let srv = start(
+        ListenerConfig {
+            header_read_timeout: Duration::from_millis(200),
+            ..ListenerConfig::plain(loopback0())
+        },
+        probe_app(p),
+    )
+    .await;
+    let mut s = tokio::net::TcpStream::connect(srv.addr).await.unwrap();
+    s.write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\n")
+        .await
+        .unwrap();
+    // hyper answers 408 or just closes; either way the connection ends without the app.
+    let mut raw = Vec::new();
+    bounded("server closes the connection", s.read_to_end(&mut raw))
+        .await
+        .unwrap();
+    let text = String::from_utf8_lossy(&raw);
+    assert!(!text.contains("200 OK"), "{text}");
+    srv.stop().await.unwrap();
+}
+
 // ---------------------------------------------------------------------------------------
 // Start-up checks on real files
 
@@ -579,7 +623,7 @@ async fn startup_refuses_missing_key_and_ca_files_with_tackers_messages() {
     let missing = files.dir.path().join("missing.pem");
     let missing = missing.to_str().unwrap();
 
-    let err = ListenerConfig::from_default_section(&ssl_section(&[
+    let err = listener_config(&ssl_section(&[
         ("ssl_cert_file", cert),
         ("ssl_key_file", missing),
     ]))
@@ -593,7 +637,7 @@ async fn startup_refuses_missing_key_and_ca_files_with_tackers_messages() {
         )
     );
 
-    let err = ListenerConfig::from_default_section(&ssl_section(&[
+    let err = listener_config(&ssl_section(&[
         ("ssl_cert_file", cert),
         ("ssl_key_file", files.key.to_str().unwrap()),
         ("ssl_ca_file", missing),
@@ -636,7 +680,7 @@ async fn startup_refuses_unusable_files_naming_the_option() {
         // No ssl_key_file and no key inside the certificate file.
         (vec![("ssl_cert_file", cert)], "ssl_cert_file"),
     ] {
-        let err = ListenerConfig::from_default_section(&ssl_section(&pairs))
+        let err = listener_config(&ssl_section(&pairs))
             .unwrap_err()
             .to_string();
         assert!(
@@ -654,7 +698,7 @@ async fn key_inside_cert_file_is_accepted() {
     let both = dir.path().join("tacker_server.pem");
     write_file(&both, &format!("{}{}", server.cert_pem, server.key_pem));
 
-    let cfg = ListenerConfig::from_default_section(&ssl_section(&[
+    let cfg = listener_config(&ssl_section(&[
         ("bind_host", "127.0.0.1"),
         ("bind_port", "0"),
         ("ssl_cert_file", both.to_str().unwrap()),

@@ -9,7 +9,6 @@ mod tls_support;
 use std::path::{Path, PathBuf};
 
 use tacker_common::ini::IniDocument;
-use tacker_server::listener::ListenerConfig;
 use tacker_test_support::{rewrite_ini, IniEdit};
 use tls_support::*;
 
@@ -58,8 +57,7 @@ async fn guide_samples_listener_modes() {
         let mut default = doc.section("DEFAULT").unwrap().clone();
         default.set("bind_host", "127.0.0.1", "test");
         default.set("bind_port", "0", "test");
-        let cfg = ListenerConfig::from_default_section(&default)
-            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let cfg = listener_config(&default).unwrap_or_else(|e| panic!("{name}: {e}"));
         let (pr, _ctl) = probe();
         let srv = start(cfg, probe_app(pr)).await;
 

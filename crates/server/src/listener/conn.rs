@@ -1,21 +1,21 @@
-//! One accepted connection: the TLS handshake (if any), then HTTP/1.1 or h2 with the
-//! connection's identity attached to every request.
+//! One accepted connection's identity on every request: an axum-server [`Accept`] wrapped
+//! around the plain or rustls acceptor, and the service wrapper that writes the identity into
+//! each request's extensions.
 
+use std::future::{ready, Ready};
+use std::io;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+use std::task::{Context, Poll};
 
 use axum::extract::ConnectInfo;
-use axum::Router;
-use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::Watcher;
+use axum_server::accept::Accept;
+use axum_server::tls::TlsInfo;
+use futures::future::Either;
 use tacker_common::PeerCertificate;
 use tokio::net::TcpStream;
-use tokio_rustls::TlsAcceptor;
 
 use super::forwarded::{Forwarded, ForwardedClientCert};
-use super::HANDSHAKE_TIMEOUT;
 
 /// The connection a request arrived on, in its extensions.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -26,36 +26,94 @@ pub struct ConnectionInfo {
     pub tls: bool,
 }
 
-pub(crate) struct Accepted {
-    pub stream: TcpStream,
-    pub remote_addr: SocketAddr,
-    pub local_addr: SocketAddr,
-    pub tls: Option<TlsAcceptor>,
-    pub forwarded: Option<Arc<ForwardedClientCert>>,
-    pub app: Router,
-    pub builder: Arc<auto::Builder<TokioExecutor>>,
-    pub watcher: Watcher,
+/// Wraps the acceptor of the listener (`DefaultAcceptor` for plain HTTP, `RustlsAcceptor`
+/// for HTTPS): reads the connection's addresses and hands the inner acceptor a service that
+/// gives every request the connection's identity.
+#[derive(Clone)]
+pub(crate) struct ConnAcceptor<A> {
+    inner: A,
+    tls: bool,
+    forwarded: Option<Arc<ForwardedClientCert>>,
+}
+
+impl<A> ConnAcceptor<A> {
+    pub(crate) fn new(inner: A, tls: bool, forwarded: Option<Arc<ForwardedClientCert>>) -> Self {
+        Self {
+            inner,
+            tls,
+            forwarded,
+        }
+    }
+}
+
+impl<A, S> Accept<TcpStream, S> for ConnAcceptor<A>
+where
+    A: Accept<TcpStream, ConnService<S>>,
+{
+    type Stream = A::Stream;
+    type Service = A::Service;
+    type Future = Either<A::Future, Ready<io::Result<(A::Stream, A::Service)>>>;
+
+    fn accept(&self, stream: TcpStream, service: S) -> Self::Future {
+        let addrs = stream
+            .peer_addr()
+            .and_then(|remote| Ok((remote, stream.local_addr()?)));
+        let (remote_addr, local_addr) = match addrs {
+            Ok(addrs) => addrs,
+            // The client is gone already.
+            Err(e) => return Either::Right(ready(Err(e))),
+        };
+        let _ = stream.set_nodelay(true);
+        let service = ConnService {
+            inner: service,
+            identity: Arc::new(ConnIdentity {
+                info: ConnectionInfo {
+                    remote_addr,
+                    local_addr,
+                    tls: self.tls,
+                },
+                tls_peer: OnceLock::new(),
+                forwarded: self.forwarded.clone(),
+            }),
+        };
+        Either::Left(self.inner.accept(stream, service))
+    }
 }
 
 /// What every request of one connection gets in its extensions.
-#[derive(Clone)]
 struct ConnIdentity {
     info: ConnectionInfo,
-    /// The TLS client certificate the handshake verified.
-    tls_peer: Option<PeerCertificate>,
+    /// The leaf of the client certificate chain the TLS handshake verified, taken from
+    /// axum-server's [`TlsInfo`] on the connection's first request.
+    tls_peer: OnceLock<Option<PeerCertificate>>,
     forwarded: Option<Arc<ForwardedClientCert>>,
 }
 
 impl ConnIdentity {
-    fn apply(&self, req: &mut http::Request<Incoming>) {
+    fn apply<B>(&self, req: &mut http::Request<B>) {
+        let tls_peer = if self.info.tls {
+            self.tls_peer
+                .get_or_init(|| {
+                    // axum-server's `TlsService` puts the handshake's certificates into every
+                    // request of the connection just before this service runs; extensions
+                    // never come from the wire.
+                    req.extensions()
+                        .get::<Arc<TlsInfo>>()
+                        .and_then(|info| info.peer_certificates.first())
+                        .map(|leaf| PeerCertificate(Arc::new(leaf.clone())))
+                })
+                .clone()
+        } else {
+            None
+        };
         let peer = match &self.forwarded {
             Some(fwd) => match fwd.take(req.headers_mut(), self.info.remote_addr.ip()) {
-                Forwarded::Untrusted => self.tls_peer.clone(),
+                Forwarded::Untrusted => tls_peer,
                 // The front end's own TLS client certificate (if it re-encrypts with mTLS)
                 // identifies the proxy, not the client: only what it forwards counts.
                 Forwarded::Trusted(der) => der.map(|d| PeerCertificate(Arc::new(d))),
             },
-            None => self.tls_peer.clone(),
+            None => tls_peer,
         };
         let ext = req.extensions_mut();
         // A value an earlier layer could have put there never survives: the listener is the
@@ -69,81 +127,27 @@ impl ConnIdentity {
     }
 }
 
-pub(crate) async fn serve_connection(accepted: Accepted) {
-    let Accepted {
-        stream,
-        remote_addr,
-        local_addr,
-        tls,
-        forwarded,
-        app,
-        builder,
-        watcher,
-    } = accepted;
-    let _ = stream.set_nodelay(true);
-    let info = ConnectionInfo {
-        remote_addr,
-        local_addr,
-        tls: tls.is_some(),
-    };
-    match tls {
-        None => {
-            let identity = ConnIdentity {
-                info,
-                tls_peer: None,
-                forwarded,
-            };
-            run_http(TokioIo::new(stream), identity, app, &builder, watcher).await;
-        }
-        Some(acceptor) => {
-            let handshake = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await;
-            let tls_stream = match handshake {
-                Ok(Ok(s)) => s,
-                Ok(Err(e)) => {
-                    // The client's problem (no certificate, untrusted CA, bad protocol):
-                    // worth a trace for operators, not an error of the server.
-                    tracing::info!(peer = %remote_addr, error = %e, "TLS handshake refused");
-                    return;
-                }
-                Err(_) => {
-                    tracing::info!(peer = %remote_addr, "TLS handshake timed out");
-                    return;
-                }
-            };
-            let tls_peer = tls_stream
-                .get_ref()
-                .1
-                .peer_certificates()
-                .and_then(|chain| chain.first())
-                .map(|leaf| PeerCertificate(Arc::new(leaf.to_vec())));
-            let identity = ConnIdentity {
-                info,
-                tls_peer,
-                forwarded,
-            };
-            run_http(TokioIo::new(tls_stream), identity, app, &builder, watcher).await;
-        }
-    }
+/// The service every connection's requests go through before the app.
+#[derive(Clone)]
+pub(crate) struct ConnService<S> {
+    inner: S,
+    identity: Arc<ConnIdentity>,
 }
 
-async fn run_http<I>(
-    io: TokioIo<I>,
-    identity: ConnIdentity,
-    app: Router,
-    builder: &auto::Builder<TokioExecutor>,
-    watcher: Watcher,
-) where
-    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+impl<S, B> tower::Service<http::Request<B>> for ConnService<S>
+where
+    S: tower::Service<http::Request<B>>,
 {
-    let remote_addr = identity.info.remote_addr;
-    let service = hyper::service::service_fn(move |mut req: http::Request<Incoming>| {
-        identity.apply(&mut req);
-        tower::ServiceExt::oneshot(app.clone(), req)
-    });
-    let conn = builder
-        .serve_connection_with_upgrades(io, service)
-        .into_owned();
-    if let Err(e) = watcher.watch(conn).await {
-        tracing::debug!(peer = %remote_addr, error = %e, "connection ended with an error");
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = S::Future;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: http::Request<B>) -> Self::Future {
+        self.identity.apply(&mut req);
+        self.inner.call(req)
     }
 }

@@ -1,6 +1,7 @@
 //! The API listener: plain HTTP, HTTPS, or HTTPS with required client certificates, as
 //! Tacker's `tacker/wsgi.py` `Server` (`[DEFAULT] bind_host`, `bind_port`, `use_ssl`,
-//! `ssl_cert_file`, `ssl_key_file`, `ssl_ca_file`), on rustls + hyper-util (HTTP/1.1 and h2).
+//! `ssl_cert_file`, `ssl_key_file`, `ssl_ca_file`), on axum-server with rustls (HTTP/1.1 and
+//! h2).
 //!
 //! - `ssl_ca_file` set: every connection must present a client certificate chaining to it;
 //!   the handshake is refused otherwise (Tacker: `cert_reqs = ssl.CERT_REQUIRED`).
@@ -8,25 +9,21 @@
 //!   [`tacker_common::PeerCertificate`]; it is never read from a client-supplied header. Only
 //!   when [`ForwardedClientCert`] is configured (off by default) is a PEM header accepted, and
 //!   only from the listed proxy addresses.
-//! - SIGHUP reloads the certificate, key and CA files; established connections keep the
-//!   configuration they were accepted with.
+//! - SIGHUP reloads the certificate, key and CA files (axum-server's `RustlsConfig`);
+//!   established connections keep the configuration they were accepted with.
 //! - Shutdown stops accepting, lets in-flight requests finish for at most
-//!   [`ListenerConfig::drain_timeout`], then returns.
+//!   [`ListenerConfig::drain_timeout`] (axum-server's graceful `Handle`), then returns.
 //!
 //! # Entry points (called by `main.rs`)
 //! ```text
-//! ListenerConfig::from_default_section(&Section /* [DEFAULT] */) -> Result<ListenerConfig, ListenerError>
+//! ListenerConfig::from_options(&ServerConfig.default.listener) -> Result<ListenerConfig, ListenerError>
 //! ListenerConfig::plain(SocketAddr) -> ListenerConfig          // plain HTTP, defaults
 //! serve(cfg: ListenerConfig, app: Router, shutdown: impl Future<Output = ()> + Send + 'static)
 //!     -> Result<(), ListenerError>                               // bind + serve until shutdown
-//! DEFAULT_OPTIONS: &[&str]                                     // [DEFAULT] keys read here
 //! shutdown_signal() -> impl Future<Output = ()> + Send + 'static   // SIGTERM or SIGINT
 //! ```
-//! Change from the placeholder: `ListenerConfig` gained fields (`tls`,
-//! `forwarded_client_cert`, `drain_timeout`); build it with `from_default_section` or
-//! `ListenerConfig::plain(addr)` instead of a struct literal. For tests and callers that need
-//! the bound port or the reload hook: [`Listener::bind`], [`Listener::local_addr`],
-//! [`Listener::reload_handle`], [`Listener::serve`].
+//! For tests and callers that need the bound port or the reload hook: [`Listener::bind`],
+//! [`Listener::local_addr`], [`Listener::reload_handle`], [`Listener::serve`].
 //!
 //! Requests also carry [`ConnectionInfo`] (remote/local address, whether the connection is
 //! TLS: the root app's version `href` uses `https` then) and axum's `ConnectInfo<SocketAddr>`.
@@ -42,32 +39,20 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use hyper_util::rt::{TokioExecutor, TokioTimer};
-use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
+use axum_server::accept::DefaultAcceptor;
+use axum_server::tls_rustls::RustlsAcceptor;
+use axum_server::{Handle, Server};
 use tokio::net::TcpListener;
-use tokio::task::JoinSet;
 
-pub use config::{ConfiguredPath, TlsFiles};
+pub use crate::config::ConfiguredPath;
+pub use config::TlsFiles;
 pub use conn::ConnectionInfo;
 pub use forwarded::ForwardedClientCert;
 pub use tls::{LoadedCertificate, ReloadHandle};
 
-/// How long a client may take to send a complete HTTP/1 request head.
-pub const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
-
-/// The `[DEFAULT]` options [`ListenerConfig::from_default_section`] reads (for the config
-/// loader's unknown-option warnings).
-pub const DEFAULT_OPTIONS: &[&str] = &[
-    "bind_host",
-    "bind_port",
-    "use_ssl",
-    "ssl_cert_file",
-    "ssl_key_file",
-    "ssl_ca_file",
-    "ssl_client_cert_header",
-    "ssl_client_cert_trusted_proxies",
-];
+/// How long a client may take to send a complete HTTP/1 request head (default of
+/// [`ListenerConfig::header_read_timeout`]).
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// How long in-flight requests may run after shutdown was asked for (Tacker/oslo.service's
 /// `graceful_shutdown_timeout` default is 60 s; 30 s keeps a stuck client from holding a
@@ -90,6 +75,9 @@ pub struct ListenerConfig {
     pub forwarded_client_cert: Option<ForwardedClientCert>,
     /// Bound on finishing in-flight requests after shutdown ([`DEFAULT_DRAIN_TIMEOUT`]).
     pub drain_timeout: Duration,
+    /// Bound on reading an HTTP/1 request head ([`HEADER_READ_TIMEOUT`]): a client that
+    /// never finishes one cannot hold a connection forever.
+    pub header_read_timeout: Duration,
 }
 
 impl ListenerConfig {
@@ -100,6 +88,7 @@ impl ListenerConfig {
             tls: None,
             forwarded_client_cert: None,
             drain_timeout: DEFAULT_DRAIN_TIMEOUT,
+            header_read_timeout: HEADER_READ_TIMEOUT,
         }
     }
 }
@@ -119,9 +108,6 @@ pub enum ListenerError {
     /// A configured file exists but cannot be read or does not hold what it should.
     #[error("{at}: {reason}")]
     BadFile { at: String, reason: String },
-    /// An option value that does not parse (bool, port, host, address list, header name).
-    #[error("{at}: {reason}")]
-    BadValue { at: String, reason: String },
     /// rustls refused the certificate/key combination or the client CA set.
     #[error("{at}: TLS configuration refused: {reason}")]
     Tls { at: String, reason: String },
@@ -142,6 +128,7 @@ pub struct Listener {
     tls: Option<ReloadHandle>,
     forwarded: Option<Arc<ForwardedClientCert>>,
     drain_timeout: Duration,
+    header_read_timeout: Duration,
     #[cfg(unix)]
     sighup: Option<tokio::signal::unix::Signal>,
 }
@@ -190,6 +177,7 @@ impl Listener {
             tls,
             forwarded: cfg.forwarded_client_cert.map(Arc::new),
             drain_timeout: cfg.drain_timeout,
+            header_read_timeout: cfg.header_read_timeout,
             #[cfg(unix)]
             sighup,
         })
@@ -206,7 +194,7 @@ impl Listener {
     }
 
     /// Accept connections and serve `app` until `shutdown` resolves; then stop accepting, let
-    /// in-flight requests finish (at most `drain_timeout`) and return.
+    /// in-flight requests finish (at most `drain_timeout`), close what is left and return.
     pub async fn serve(
         self,
         app: Router,
@@ -214,10 +202,11 @@ impl Listener {
     ) -> Result<(), ListenerError> {
         let Listener {
             tcp,
-            local_addr,
+            local_addr: _,
             tls,
             forwarded,
             drain_timeout,
+            header_read_timeout,
             #[cfg(unix)]
             sighup,
         } = self;
@@ -225,75 +214,84 @@ impl Listener {
         #[cfg(unix)]
         let reloader = sighup.map(|s| tokio::spawn(reload_on_sighup(s, tls.clone())));
 
-        let mut builder = auto::Builder::new(TokioExecutor::new());
-        // With a timer hyper enforces the HTTP/1 header read timeout, so a client that never
-        // finishes its request head cannot hold a connection forever.
-        builder
+        let handle: Handle<SocketAddr> = Handle::new();
+        let https = tls.is_some();
+        let mut server = Server::from_listener(tcp)
+            .handle(handle.clone())
+            .accept_error_handler(move |peer, e| log_accept_error(https, peer, e));
+        // axum-server installs a timer, so hyper enforces the HTTP/1 header read timeout.
+        server
+            .http_builder()
             .http1()
-            .timer(TokioTimer::new())
-            .header_read_timeout(HEADER_READ_TIMEOUT)
+            .header_read_timeout(header_read_timeout)
             // HTTP/1 header names as Tacker's eventlet server writes them
             // (`Content-Type`, `X-Openstack-Request-Id`); names are case-insensitive anyway.
             .title_case_headers(true);
-        builder.http2().timer(TokioTimer::new());
-        let builder = Arc::new(builder);
-        let graceful = GracefulShutdown::new();
-        let mut conns = JoinSet::new();
-        let mut shutdown = std::pin::pin!(shutdown);
 
-        loop {
-            tokio::select! {
-                () = &mut shutdown => break,
-                accepted = tcp.accept() => match accepted {
-                    Ok((stream, remote_addr)) => {
-                        let ctx = conn::Accepted {
-                            stream,
-                            remote_addr,
-                            local_addr,
-                            tls: tls.as_ref().map(ReloadHandle::acceptor),
-                            forwarded: forwarded.clone(),
-                            app: app.clone(),
-                            builder: builder.clone(),
-                            watcher: graceful.watcher(),
-                        };
-                        conns.spawn(conn::serve_connection(ctx));
-                    }
-                    Err(e) => {
-                        // EMFILE and friends: back off instead of spinning on the error.
-                        tracing::error!(error = %e, "accept failed");
-                        tokio::time::sleep(Duration::from_millis(100)).await;
-                    }
-                },
-                Some(_) = conns.join_next(), if !conns.is_empty() => {}
-            }
-        }
-
-        drop(tcp);
-        tracing::info!(
-            connections = conns.len(),
-            drain_timeout_s = drain_timeout.as_secs_f64(),
-            "shutting down: no longer accepting, finishing in-flight requests"
-        );
-        let drained = tokio::time::timeout(drain_timeout, async {
-            tokio::join!(graceful.shutdown(), async {
-                while conns.join_next().await.is_some() {}
+        // Graceful shutdown: the accept loop ends and the socket closes, every connection
+        // finishes the request it is serving, and after `drain_timeout` axum-server closes
+        // whatever is still open.
+        let drain = {
+            let handle = handle.clone();
+            tokio::spawn(async move {
+                shutdown.await;
+                tracing::info!(
+                    connections = handle.connection_count(),
+                    drain_timeout_s = drain_timeout.as_secs_f64(),
+                    "shutting down: no longer accepting, finishing in-flight requests"
+                );
+                handle.graceful_shutdown(Some(drain_timeout));
             })
-        })
-        .await;
-        if drained.is_err() {
-            tracing::warn!(
-                connections = conns.len(),
-                "drain timeout reached; closing the remaining connections"
-            );
-            conns.abort_all();
-            while conns.join_next().await.is_some() {}
-        }
+        };
+
+        let make_service = app.into_make_service();
+        let served = match tls {
+            Some(tls) => {
+                let rustls =
+                    RustlsAcceptor::new(tls.rustls_config()).handshake_timeout(HANDSHAKE_TIMEOUT);
+                server
+                    .acceptor(conn::ConnAcceptor::new(rustls, true, forwarded))
+                    .serve(make_service)
+                    .await
+            }
+            None => {
+                server
+                    .acceptor(conn::ConnAcceptor::new(DefaultAcceptor, false, forwarded))
+                    .serve(make_service)
+                    .await
+            }
+        };
+        drain.abort();
         #[cfg(unix)]
         if let Some(task) = reloader {
             task.abort();
         }
+        served.map_err(ListenerError::Serve)?;
+        // A drained server returns once the last connection ended; connections still counted
+        // now were cut by the drain timeout.
+        if handle.connection_count() > 0 {
+            tracing::warn!(
+                connections = handle.connection_count(),
+                "drain timeout reached; closing the remaining connections"
+            );
+        }
         tracing::info!("listener stopped");
         Ok(())
+    }
+}
+
+/// A failed `accept(2)` (no address; axum-server backs off and goes on), or a connection
+/// dropped before HTTP: a TLS handshake that failed or timed out is the client's problem (no
+/// certificate, untrusted CA, bad protocol), worth a trace for operators rather than an error
+/// of the server.
+fn log_accept_error(https: bool, peer: Option<&SocketAddr>, e: &std::io::Error) {
+    match peer {
+        None => tracing::error!(error = %e, "accept failed"),
+        Some(peer) if !https => tracing::info!(%peer, error = %e, "connection dropped"),
+        Some(peer) if e.kind() == std::io::ErrorKind::TimedOut => {
+            tracing::info!(%peer, "TLS handshake timed out")
+        }
+        Some(peer) => tracing::info!(%peer, error = %e, "TLS handshake refused"),
     }
 }
 

@@ -1,18 +1,20 @@
 //! rustls server configuration from the `ssl_*` files, and its reload on SIGHUP.
 //!
-//! Each accepted connection takes the configuration current at accept time, so a reload
-//! changes what new handshakes see and leaves established connections alone.
+//! The configuration lives in axum-server's [`RustlsConfig`]; each handshake takes the one
+//! current when the connection was accepted, so a reload changes what new handshakes see and
+//! leaves established connections alone.
 
 use std::io::BufReader;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
+use axum_server::tls_rustls::RustlsConfig;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::WebPkiClientVerifier;
 use rustls::{RootCertStore, ServerConfig};
-use tokio_rustls::TlsAcceptor;
 
-use super::config::{ConfiguredPath, TlsFiles};
+use super::config::TlsFiles;
 use super::ListenerError;
+use crate::config::ConfiguredPath;
 
 /// What a (re)load put in place, as logged: the server certificate's subject and expiry.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -31,7 +33,7 @@ pub struct LoadedCertificate {
 #[derive(Clone)]
 pub struct ReloadHandle {
     files: Arc<TlsFiles>,
-    current: Arc<RwLock<Arc<ServerConfig>>>,
+    current: RustlsConfig,
 }
 
 impl std::fmt::Debug for ReloadHandle {
@@ -48,7 +50,7 @@ impl ReloadHandle {
         log_loaded(&files, &loaded, "loaded");
         Ok(Self {
             files: Arc::new(files),
-            current: Arc::new(RwLock::new(config)),
+            current: RustlsConfig::from_config(config),
         })
     }
 
@@ -63,7 +65,7 @@ impl ReloadHandle {
     pub fn reload(&self) -> Result<LoadedCertificate, ListenerError> {
         match build(&self.files) {
             Ok((config, loaded)) => {
-                *self.current.write().unwrap_or_else(|p| p.into_inner()) = config;
+                self.current.reload_from_config(config);
                 log_loaded(&self.files, &loaded, "reloaded");
                 Ok(loaded)
             }
@@ -74,14 +76,9 @@ impl ReloadHandle {
         }
     }
 
-    /// An acceptor for one new connection, with the configuration current now.
-    pub(crate) fn acceptor(&self) -> TlsAcceptor {
-        let config = self
-            .current
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
-        TlsAcceptor::from(config)
+    /// The configuration the listener's acceptor reads at every handshake.
+    pub(crate) fn rustls_config(&self) -> RustlsConfig {
+        self.current.clone()
     }
 }
 

@@ -18,7 +18,9 @@ use rcgen::{
     KeyUsagePurpose,
 };
 use rustls::pki_types::{CertificateDer, ServerName};
+use tacker_common::config::Section;
 use tacker_common::PeerCertificate;
+use tacker_server::config::ListenerOptions;
 use tacker_server::listener::{
     ConnectionInfo, Listener, ListenerConfig, ListenerError, ReloadHandle,
 };
@@ -289,6 +291,13 @@ pub async fn start(cfg: ListenerConfig, app: Router) -> Running {
         shutdown: Some(tx),
         task: Some(task),
     }
+}
+
+/// The listener of a `[DEFAULT]` section as the config loader reads it
+/// ([`ListenerOptions`], then [`ListenerConfig::from_options`]); either step's error as text.
+pub fn listener_config(default: &Section) -> Result<ListenerConfig, String> {
+    let options = ListenerOptions::from_default_section(default).map_err(|e| e.to_string())?;
+    ListenerConfig::from_options(&options).map_err(|e| e.to_string())
 }
 
 pub fn loopback0() -> SocketAddr {
