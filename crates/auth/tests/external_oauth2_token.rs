@@ -1075,13 +1075,15 @@ mod protocol {
         assert!(key.starts_with("tokens/") && !key.contains(TOKEN));
     }
 
-    /// The secure (MAC/ENCRYPT) memcached format belongs to the memcached work; here the
-    /// options are accepted with a secret key and refused without one, as upstream.
+    /// The options are accepted with a secret key and refused without one, as upstream; only
+    /// the exact text `ENCRYPT` encrypts (`_memcache_crypt.protect_data`). The secure
+    /// memcached layout itself is checked against keystonemiddleware in `upstream_vectors`.
     #[tokio::test]
     async fn test_token_cache_factory_secure() {
         for (strategy, expected) in [
             ("MAC", tacker_auth::SecurityStrategy::Mac),
             ("ENCRYPT", tacker_auth::SecurityStrategy::Encrypt),
+            ("encrypt", tacker_auth::SecurityStrategy::Mac),
         ] {
             let f = fx(&[
                 ("memcache_security_strategy", strategy),
@@ -1090,6 +1092,10 @@ mod protocol {
             .await;
             let opts = tacker_auth::ExtOAuth2Options::load(&f.conf, &Section::new("p")).unwrap();
             assert_eq!(opts.memcache_security_strategy, Some(expected));
+            assert_eq!(
+                opts.memcache_security_strategy_as_typed.as_deref(),
+                Some(strategy)
+            );
             f.layer();
             let f = fx(&[("memcache_security_strategy", strategy)]).await;
             let err = ExternalOAuth2Layer::from_sections(&f.conf, &Section::new("p")).unwrap_err();

@@ -6,7 +6,8 @@
 //! handle is dropped, also when a test fails. Readiness is polled, never slept for.
 //!
 //! The peers are installed by the project's setup scripts (`scripts/setup/authz.sh`,
-//! `scripts/setup/kmw.sh`); a missing installation is reported with the script to run.
+//! `scripts/setup/kmw.sh`, `scripts/setup/debian-packages.sh`); a missing installation is
+//! reported with the script to run.
 //!
 //! Entry points:
 //! * [`TestPki::new`]: CA, server and client certificates, an untrusted same-subject CA, the
@@ -14,12 +15,14 @@
 //! * [`AuthzServer::start`]: the realm (`token`, `token_for`, `token_with_cert`, `introspect`,
 //!   `revoke`, `stats`/`reset_stats`, `stop`/`restart` on the same port, `ext_oauth2_conf`).
 //! * [`KmwReference::start`]: keystonemiddleware 13.0.1 in front of an echo app.
+//! * [`Memcached::start`]: Debian's memcached on a free port (`stop`/`restart`, raw items).
 //! * [`TackerServer::start`] / [`TackerServer::start_with`]: the binary under test.
 //! * [`OAuth2Stack::start`]: realm + server configured like the guide, `start_reference()`.
 
 mod authz;
 mod conf;
 mod kmw;
+mod memcached;
 mod pki;
 mod process;
 mod stack;
@@ -29,7 +32,8 @@ pub use authz::{
     guide_claims, AuthMethod, AuthzOptions, AuthzServer, AuthzStats, ClientSpec, RealmClient,
 };
 pub use conf::{ext_oauth2_section, ExtOAuth2Conf};
-pub use kmw::{KmwOptions, KmwReference};
+pub use kmw::{upstream_cache_key, KmwOptions, KmwReference};
+pub use memcached::Memcached;
 pub use pki::{CertFiles, TestPki, CA_CN, CLIENT_CN};
 pub use process::{
     free_port, repo_root, wait_for_line, wait_ready_http, ChildGuard, DEFAULT_DEADLINE,
