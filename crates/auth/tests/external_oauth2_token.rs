@@ -1484,6 +1484,8 @@ mod logs {
         assert!(!logs.contains("paste.filter_factory"), "{logs}");
     }
 
+    const MEMCACHE_SECRET: &str = "memcache-secret-never-logged";
+
     #[tokio::test]
     async fn trace_logs_contain_no_token_secret_or_assertion() {
         let capture = Capture::default();
@@ -1516,6 +1518,8 @@ mod logs {
                     ("jwt_key_file", &key),
                     ("jwt_algorithm", alg),
                     ("memcached_servers", "127.0.0.1:11211"),
+                    ("memcache_security_strategy", "ENCRYPT"),
+                    ("memcache_secret_key", MEMCACHE_SECRET),
                 ],
             )
             .await;
@@ -1541,8 +1545,9 @@ mod logs {
             logs.contains("The introspect API response"),
             "DEBUG response log expected"
         );
-        assert!(logs.contains("not yet supported, using the in-process cache"));
+        assert!(logs.contains("Using memcached for the token cache"));
         assert!(!logs.contains(TOKEN), "token in logs");
+        assert!(!logs.contains(MEMCACHE_SECRET), "memcache_secret_key in logs");
         assert!(!logs.contains(CLIENT_SECRET), "secret in logs");
         let basic = base64::engine::general_purpose::STANDARD
             .encode(format!("{CLIENT_ID}:{CLIENT_SECRET}"));
