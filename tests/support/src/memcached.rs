@@ -73,10 +73,8 @@ impl Memcached {
     /// The raw item under `key`: its bytes and client flags.
     pub async fn get_raw(&self, key: &str) -> Result<Option<(Vec<u8>, u32)>> {
         let got = self.client().await?.get(key).send().await?;
-        Ok(got
-            .value
-            .filter(|_| got.hit())
-            .map(|v| (v, got.client_flags.unwrap_or(0))))
+        let (hit, flags) = (got.hit(), got.client_flags.unwrap_or(0));
+        Ok(got.value.filter(|_| hit).map(|v| (v, flags)))
     }
 
     /// Seconds the item under `key` has left (`-1`: no expiry), `None` without an item.
