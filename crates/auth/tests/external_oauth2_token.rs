@@ -1547,7 +1547,10 @@ mod logs {
         );
         assert!(logs.contains("Using memcached for the token cache"));
         assert!(!logs.contains(TOKEN), "token in logs");
-        assert!(!logs.contains(MEMCACHE_SECRET), "memcache_secret_key in logs");
+        assert!(
+            !logs.contains(MEMCACHE_SECRET),
+            "memcache_secret_key in logs"
+        );
         assert!(!logs.contains(CLIENT_SECRET), "secret in logs");
         let basic = base64::engine::general_purpose::STANDARD
             .encode(format!("{CLIENT_ID}:{CLIENT_SECRET}"));

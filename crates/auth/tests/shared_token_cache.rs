@@ -203,3 +203,22 @@ async fn memcached_that_never_answers_is_a_miss_within_the_socket_timeout() {
     assert_eq!(call(&layer).await, StatusCode::OK);
     held.abort();
 }
+
+#[test]
+fn paste_section_memcached_servers_wins_and_is_named_in_errors() {
+    let conf = conf(
+        "https://as.example/introspect",
+        &[("memcached_servers", "127.0.0.1:11211")],
+    );
+    let mut paste = Section::new("filter:external_oauth2_token");
+    paste.set("memcached_servers", "unix:/x", "/etc/tacker/api-paste.ini");
+    let err = ExternalOAuth2Layer::from_sections(&conf, &paste)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with(
+            "/etc/tacker/api-paste.ini [filter:external_oauth2_token] memcached_servers = \"unix:/x\": "
+        ),
+        "{err}"
+    );
+}

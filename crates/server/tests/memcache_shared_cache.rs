@@ -219,11 +219,13 @@ async fn memcached_outage_garbage_and_expiry() {
         ok(rust, &token, "ours", log).await;
     }
     assert_eq!(introspections(&stack).await, 1);
-    let ttl = memcached
-        .ttl(&key)
-        .await
-        .unwrap()
-        .unwrap_or_else(|| panic!("no entry under {key}\n{}\n{}", stack.tacker.log(), memcached.log()));
+    let ttl = memcached.ttl(&key).await.unwrap().unwrap_or_else(|| {
+        panic!(
+            "no entry under {key}\n{}\n{}",
+            stack.tacker.log(),
+            memcached.log()
+        )
+    });
     assert!(
         (1..=300).contains(&ttl),
         "entry ttl {ttl}: capped by the token's exp"
