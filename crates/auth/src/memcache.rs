@@ -362,10 +362,14 @@ impl SharedTokenCache {
             Some(keys) => keys.protect(&plain),
         };
         let value = &value;
-        self.exchange(key, |client| async move {
-            client.set(key, value).ttl(ttl).send().await
-        })
-        .await;
+        let stored = self
+            .exchange(key, |client| async move {
+                client.set(key, value).ttl(ttl).send().await
+            })
+            .await;
+        if let Some(result) = stored.filter(|s| !s.applied()) {
+            tracing::warn!(key, status = ?result.status, "memcached did not store the entry");
+        }
     }
 
     /// One exchange with the server for `key`: `None` when no server is alive, the pool has no

@@ -63,6 +63,7 @@ async fn start_stack(memcached: &Memcached, extra: &[(&str, &str)]) -> OAuth2Sta
         METHOD,
         StackOptions {
             binary: Some(env!("CARGO_BIN_EXE_tacker-server").into()),
+            rust_log: Some("info,tacker_auth=debug".into()),
             ..StackOptions::default()
         },
         move |c| {
@@ -108,7 +109,13 @@ async fn shared_with_keystonemiddleware(strategy: Option<&str>) {
     ok(python, &first, "reference", kmw_log).await;
     ok(rust, &first, "ours", rust_log).await;
     ok(python, &first, "reference", kmw_log).await;
-    assert_eq!(introspections(&stack).await, 1, "{}", kmw.log());
+    assert_eq!(
+        introspections(&stack).await,
+        1,
+        "ours:\n{}\nreference:\n{}",
+        stack.tacker.log(),
+        kmw.log()
+    );
 
     // The entry sits under the key keystonemiddleware's own code computes.
     let key = upstream_cache_key(&first, strategy.map(|s| (s, SECRET))).expect("upstream key");
@@ -248,19 +255,22 @@ async fn memcached_outage_garbage_and_expiry() {
     // is served from it.
     memcached.restart().await.expect("memcached restart");
     let until = Instant::now() + RECOVERY_DEADLINE;
+    let mut seen = Vec::new();
     loop {
         let before = introspections(&stack).await;
         ok(rust, &token, "memcached back", log).await;
         ok(rust, &token, "memcached back", log).await;
-        if introspections(&stack).await == before + 1
-            && memcached.get_raw(&key).await.unwrap().is_some()
-        {
+        let after = introspections(&stack).await;
+        let stored = memcached.get_raw(&key).await.unwrap().is_some();
+        if after == before + 1 && stored {
             break;
         }
+        seen.push((after - before, stored));
         assert!(
             Instant::now() < until,
-            "the cache was not used again within {RECOVERY_DEADLINE:?}\n{}",
-            stack.tacker.log()
+            "the cache was not used again within {RECOVERY_DEADLINE:?}: (introspections, stored) per round {seen:?}\n{}\nmemcached: {}",
+            stack.tacker.log(),
+            memcached.log()
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
