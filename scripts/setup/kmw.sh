@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Creates .venv/kmw with keystonemiddleware 13.0.1 (the reference resource server), the
-# `cryptography` package its private_key_jwt needs, and gunicorn. Idempotent: a stamp holding
+# `cryptography` package its private_key_jwt needs, python-memcached (the client under oslo.cache's
+# pool that `memcached_servers` uses), and gunicorn. Idempotent: a stamp holding
 # the hash of tests/peers/kmw/requirements.txt and the Python version skips the install when
 # unchanged.
 set -euo pipefail
@@ -26,5 +27,5 @@ if [[ ! -x "$venv/bin/python" ]]; then
     "$python" -m venv "$venv"
 fi
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$req"
-"$venv/bin/python" -c 'import keystonemiddleware.external_oauth2_token, cryptography, gunicorn'
+"$venv/bin/python" -c 'import keystonemiddleware.external_oauth2_token, cryptography, gunicorn, memcache'
 echo "$want" >"$stamp"

@@ -27,15 +27,16 @@ impl Default for CacheLimits {
     }
 }
 
-/// SHA-256 of the token: the cache never holds a token in clear. A shared memcached (scale
-/// issue) would use the plain-mode key `tokens/<lowercase hex of this>`, as Python nodes do.
+/// SHA-256 of the token: the cache never holds a token in clear. The shared memcached's
+/// plain-mode key is `tokens/<lowercase hex of this>` ([`memcache_key`]), as on Python nodes.
 pub type CacheKey = [u8; 32];
 
 pub fn cache_key(token: &str) -> CacheKey {
     Sha256::digest(token.as_bytes()).into()
 }
 
-/// keystonemiddleware's memcached key for `token` in plain mode.
+/// keystonemiddleware's memcached key for `token` in plain mode: `_cache.TokenCache`'s
+/// `'tokens/%s' % _hash_key(token)`, the hex digest of SHA-256 over the UTF-8 token.
 pub fn memcache_key(token: &str) -> String {
     let mut s = String::with_capacity(7 + 64);
     s.push_str("tokens/");
@@ -88,6 +89,14 @@ impl Entry {
             ttl: ttl.map(Duration::from_secs_f64),
             weight: u32::try_from(weight).unwrap_or(u32::MAX),
         }
+    }
+
+    /// The entry as the single flight hands it to the requests waiting on it, kept no longer:
+    /// with a shared memcached, memcached is the cache (as upstream) and this process only
+    /// coalesces concurrent lookups of one token. `valid_until` still holds the TTL.
+    pub fn not_retained(mut self) -> Self {
+        self.ttl = Some(Duration::ZERO);
+        self
     }
 }
 

@@ -17,6 +17,7 @@ use tacker_oauth2_client::{build_http_client, ClientAuthenticator, OAuth2Client}
 
 use crate::cache::{cache_key, CacheLimits, Cached, Entry, TokenCache};
 use crate::mapping::{expires_at, map_claims, AuthContext, Scope};
+use crate::memcache::SharedTokenCache;
 use crate::options::{ExtOAuth2Options, MappingOptions};
 use tacker_common::{PeerCertificate, RequestId};
 
@@ -72,6 +73,8 @@ struct Inner {
     thumbprint_verify: bool,
     token_cache_time: i64,
     cache: Option<TokenCache>,
+    /// `memcached_servers`: the cache behind the in-process single flight.
+    shared: Option<SharedTokenCache>,
     clock: Arc<dyn Clock>,
 }
 
@@ -130,14 +133,16 @@ impl ExternalOAuth2Layer {
                     .into(),
             ));
         }
-        if !options.memcached_servers.is_empty() {
-            tracing::warn!(
-                servers = ?options.memcached_servers,
-                "memcached_servers is not yet supported, using the in-process cache"
-            );
-        }
         // -1 (or any negative TTL, which expires at once upstream) disables the cache.
         let cache = (options.token_cache_time >= 0).then(|| TokenCache::new(limits, clock.clone()));
+        let shared = match cache {
+            Some(_) => SharedTokenCache::from_options(
+                &options,
+                &|key, value| options.describe(key, value),
+                clock.clone(),
+            )?,
+            None => None,
+        };
         let http = build_http_client(&options.client)?;
         let audience = options
             .client
@@ -179,6 +184,7 @@ impl ExternalOAuth2Layer {
                 thumbprint_verify: options.thumbprint_verify,
                 token_cache_time: options.token_cache_time,
                 cache,
+                shared,
                 clock,
             }),
         })
@@ -314,7 +320,7 @@ impl Inner {
                     // moka runs one init future per key; concurrent misses wait for it.
                     let entry = cache
                         .inner
-                        .try_get_with(key, self.introspect(token))
+                        .try_get_with(key, self.fill(token))
                         .await
                         .map_err(|e| (*e).clone())?;
                     let now = self.clock.now_unix();
@@ -340,6 +346,19 @@ impl Inner {
                 }
                 Ok(ctx)
             }
+        }
+    }
+
+    /// A miss of the in-process cache: the shared memcached first, if configured, then the
+    /// authorization server.
+    async fn fill(&self, token: &str) -> Result<Entry, AuthError> {
+        match &self.shared {
+            Some(shared) => {
+                shared
+                    .get_or_introspect(token, self.introspect(token))
+                    .await
+            }
+            None => self.introspect(token).await,
         }
     }
 

@@ -1,15 +1,20 @@
 //! Inbound authentication for the Tacker-compatible API: the request identity
 //! (`RequestContext`, Tacker's `tacker.context.Context` built by `tacker.auth:TackerKeystoneContext`)
 //! and the OAuth 2.0 token filter that stands in for keystonemiddleware's
-//! `external_oauth2_token` (RFC 7662 introspection, claim mapping, token cache, RFC 8705
-//! certificate-bound tokens).
+//! `external_oauth2_token` (RFC 7662 introspection, claim mapping, token cache in process or
+//! shared with Python nodes through memcached, RFC 8705 certificate-bound tokens).
 
 mod cache;
 mod error;
 mod keystone_context;
 mod layer;
 mod mapping;
+mod memcache;
+mod memcache_crypt;
 mod options;
+mod token_data;
+#[cfg(test)]
+mod upstream_vectors;
 
 pub use cache::{cache_key, memcache_key, CacheLimits};
 pub use error::AuthError;

@@ -199,6 +199,16 @@ fn header_safe(option: &str, value: &str) -> Result<(), AuthError> {
     })
 }
 
+/// Role names of an `X-Roles` value: split on `,`, trimmed, empty items dropped.
+pub(crate) fn split_roles(roles_header: &str) -> Vec<String> {
+    roles_header
+        .split(',')
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+        .map(String::from)
+        .collect()
+}
+
 /// The token's expiry: `mapping_expires_at` (integer, 403 otherwise) if configured, else the
 /// RFC 7662 `exp` claim if it is a number.
 pub(crate) fn expires_at(
@@ -267,12 +277,7 @@ pub(crate) fn map_claims(
         }
     };
     header_safe("mapping_roles", &roles_header)?;
-    let roles = roles_header
-        .split(',')
-        .map(str::trim)
-        .filter(|r| !r.is_empty())
-        .map(String::from)
-        .collect();
+    let roles = split_roles(&roles_header);
 
     let system = claim(
         m,

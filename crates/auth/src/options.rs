@@ -16,7 +16,9 @@ use tacker_oauth2_client::ClientOptions;
 
 use crate::AuthError;
 
-/// `memcache_security_strategy` (choices `None`/`MAC`/`ENCRYPT`, case-insensitive).
+/// `memcache_security_strategy` (choices `None`/`MAC`/`ENCRYPT`, case-insensitive), as the
+/// protection upstream applies: `_memcache_crypt.protect_data` encrypts only for the exact
+/// text `ENCRYPT`, so `encrypt` or `Encrypt` is [`SecurityStrategy::Mac`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SecurityStrategy {
     Mac,
@@ -62,13 +64,17 @@ pub struct ExtOAuth2Options {
     /// `thumbprint_verify` (bool, default false): RFC 8705 certificate-bound tokens.
     pub thumbprint_verify: bool,
     pub mapping: MappingOptions,
-    /// `memcached_servers` (list, deprecated name `memcache_servers`): accepted, not used yet.
+    /// `memcached_servers` (list, deprecated name `memcache_servers`): the shared token cache
+    /// (`host:port`, `inet:host:port`, `inet6:[addr]:port`, as python-memcached parses them).
     pub memcached_servers: Vec<String>,
     /// `token_cache_time` (int seconds, default 300): -1 disables the cache, 0 caches up to
     /// the token's `exp`.
     pub token_cache_time: i64,
     /// `memcache_security_strategy` (default `None`).
     pub memcache_security_strategy: Option<SecurityStrategy>,
+    /// `memcache_security_strategy` as typed (not `None`): upstream derives the cache keys
+    /// from this text, so `MAC` and `mac` name different entries.
+    pub memcache_security_strategy_as_typed: Option<String>,
     /// `memcache_secret_key` (secret): required with a strategy.
     pub memcache_secret_key: Option<SecretString>,
     /// `memcache_pool_dead_retry` (int, default 300).
@@ -210,8 +216,18 @@ impl ExtOAuth2Options {
     }
 
     /// `<origin> [<section>] <key> = "<shown>"` of the section `key` came from (the paste
-    /// section when it sets `key`).
+    /// section when it sets `key`), naming the deprecated `memcache_servers` when that is the
+    /// spelling the operator wrote.
     pub fn describe(&self, key: &str, shown: &str) -> String {
+        let key = match key {
+            "memcached_servers"
+                if self.sources.paste.get(key).is_none()
+                    && self.sources.conf.get(key).is_none() =>
+            {
+                "memcache_servers"
+            }
+            other => other,
+        };
         if self.sources.paste.get(key).is_some() {
             self.sources.paste.describe(key, shown)
         } else {
@@ -225,7 +241,8 @@ impl ExtOAuth2Options {
             Some(v) => match v.value.trim().to_ascii_lowercase().as_str() {
                 "none" => None,
                 "mac" => Some(SecurityStrategy::Mac),
-                "encrypt" => Some(SecurityStrategy::Encrypt),
+                "encrypt" if v.value.trim() == "ENCRYPT" => Some(SecurityStrategy::Encrypt),
+                "encrypt" => Some(SecurityStrategy::Mac),
                 _ => {
                     return Err(convert_error(
                         s,
@@ -267,6 +284,9 @@ impl ExtOAuth2Options {
             memcached_servers: read_list(s, "memcached_servers"),
             token_cache_time: read_int_keep_zero(s, "token_cache_time", 300)?,
             memcache_security_strategy: strategy,
+            memcache_security_strategy_as_typed: strategy
+                .and(s.get("memcache_security_strategy"))
+                .map(|v| v.value.trim().to_owned()),
             memcache_secret_key: m("memcache_secret_key").map(SecretString::from),
             memcache_pool_dead_retry: int("memcache_pool_dead_retry", 300)?,
             memcache_pool_maxsize: int("memcache_pool_maxsize", 10)?,

@@ -1076,13 +1076,15 @@ mod protocol {
         assert!(key.starts_with("tokens/") && !key.contains(TOKEN));
     }
 
-    /// The secure (MAC/ENCRYPT) memcached format belongs to the memcached work; here the
-    /// options are accepted with a secret key and refused without one, as upstream.
+    /// The options are accepted with a secret key and refused without one, as upstream; only
+    /// the exact text `ENCRYPT` encrypts (`_memcache_crypt.protect_data`). The secure
+    /// memcached layout itself is checked against keystonemiddleware in `upstream_vectors`.
     #[tokio::test]
     async fn test_token_cache_factory_secure() {
         for (strategy, expected) in [
             ("MAC", tacker_auth::SecurityStrategy::Mac),
             ("ENCRYPT", tacker_auth::SecurityStrategy::Encrypt),
+            ("encrypt", tacker_auth::SecurityStrategy::Mac),
         ] {
             let f = fx(&[
                 ("memcache_security_strategy", strategy),
@@ -1091,6 +1093,10 @@ mod protocol {
             .await;
             let opts = tacker_auth::ExtOAuth2Options::load(&f.conf, &Section::new("p")).unwrap();
             assert_eq!(opts.memcache_security_strategy, Some(expected));
+            assert_eq!(
+                opts.memcache_security_strategy_as_typed.as_deref(),
+                Some(strategy)
+            );
             f.layer();
             let f = fx(&[("memcache_security_strategy", strategy)]).await;
             let err = ExternalOAuth2Layer::from_sections(&f.conf, &Section::new("p")).unwrap_err();
@@ -1479,6 +1485,8 @@ mod logs {
         assert!(!logs.contains("paste.filter_factory"), "{logs}");
     }
 
+    const MEMCACHE_SECRET: &str = "memcache-secret-never-logged";
+
     #[tokio::test]
     async fn trace_logs_contain_no_token_secret_or_assertion() {
         let capture = Capture::default();
@@ -1511,6 +1519,8 @@ mod logs {
                     ("jwt_key_file", &key),
                     ("jwt_algorithm", alg),
                     ("memcached_servers", "127.0.0.1:11211"),
+                    ("memcache_security_strategy", "ENCRYPT"),
+                    ("memcache_secret_key", MEMCACHE_SECRET),
                 ],
             )
             .await;
@@ -1536,8 +1546,12 @@ mod logs {
             logs.contains("The introspect API response"),
             "DEBUG response log expected"
         );
-        assert!(logs.contains("not yet supported, using the in-process cache"));
+        assert!(logs.contains("Using memcached for the token cache"));
         assert!(!logs.contains(TOKEN), "token in logs");
+        assert!(
+            !logs.contains(MEMCACHE_SECRET),
+            "memcache_secret_key in logs"
+        );
         assert!(!logs.contains(CLIENT_SECRET), "secret in logs");
         let basic = base64::engine::general_purpose::STANDARD
             .encode(format!("{CLIENT_ID}:{CLIENT_SECRET}"));

@@ -62,6 +62,10 @@ impl Formatter for PyFormatter {
         w.write_all(&fragment.as_bytes()[start..])
     }
 
+    fn write_f64<W: ?Sized + io::Write>(&mut self, w: &mut W, value: f64) -> io::Result<()> {
+        w.write_all(py_float_repr(value).as_bytes())
+    }
+
     fn write_char_escape<W: ?Sized + io::Write>(
         &mut self,
         w: &mut W,
@@ -81,6 +85,48 @@ impl Formatter for PyFormatter {
             }
         };
         w.write_all(s)
+    }
+}
+
+/// Python's `float.__repr__` (`PyOS_double_to_string(x, 'r', 0, Py_DTSF_ADD_DOT_0)`): the
+/// shortest round-tripping digits, in positional notation when the decimal point falls within
+/// `-4 < decpt <= 16`, otherwise `d.ddde±XX` (at least two exponent digits); a whole number
+/// keeps a `.0`.
+fn py_float_repr(value: f64) -> String {
+    if !value.is_finite() {
+        // serde_json never hands these over (they become `null`); Python's own spellings.
+        return if value.is_nan() {
+            "NaN".into()
+        } else if value > 0.0 {
+            "Infinity".into()
+        } else {
+            "-Infinity".into()
+        };
+    }
+    // Rust's `{:e}` gives the same shortest round-trip digits: `d[.ddd]e<exp>`.
+    let sci = format!("{:e}", value.abs());
+    let (mantissa, exponent) = sci.split_once('e').unwrap_or((sci.as_str(), "0"));
+    let exponent: i32 = exponent.parse().unwrap_or(0);
+    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+    let sign = if value.is_sign_negative() { "-" } else { "" };
+    let decpt = exponent + 1;
+    let n = digits.len() as i32;
+    if value == 0.0 {
+        return format!("{sign}0.0");
+    }
+    if decpt <= -4 || decpt > 16 {
+        let (first, rest) = digits.split_at(1);
+        let dot = if rest.is_empty() { "" } else { "." };
+        let exp_sign = if exponent < 0 { '-' } else { '+' };
+        return format!("{sign}{first}{dot}{rest}e{exp_sign}{:02}", exponent.abs());
+    }
+    if decpt <= 0 {
+        format!("{sign}0.{}{digits}", "0".repeat((-decpt) as usize))
+    } else if decpt >= n {
+        format!("{sign}{digits}{}.0", "0".repeat((decpt - n) as usize))
+    } else {
+        let (int, frac) = digits.split_at(decpt as usize);
+        format!("{sign}{int}.{frac}")
     }
 }
 
@@ -124,6 +170,30 @@ mod tests {
             to_py_json(&json!("é\u{7f}😀\n")),
             r#""\u00e9\u007f\ud83d\ude00\n""#
         );
+    }
+
+    #[test]
+    fn floats_as_python_repr() {
+        // Expected strings: Python 3.11 `repr(float(x))`.
+        for (value, python) in [
+            (1.0, "1.0"),
+            (-2.5, "-2.5"),
+            (0.1, "0.1"),
+            (1e16, "1e+16"),
+            (1.5e16, "1.5e+16"),
+            (1e15, "1000000000000000.0"),
+            (1234567890123456.7, "1234567890123456.8"),
+            (0.0001, "0.0001"),
+            (0.00001, "1e-05"),
+            (1.25e-7, "1.25e-07"),
+            (1.7e9, "1700000000.0"),
+            (1e300, "1e+300"),
+            (0.0, "0.0"),
+            (-0.0, "-0.0"),
+        ] {
+            assert_eq!(py_float_repr(value), python, "{value:e}");
+        }
+        assert_eq!(to_py_json(&json!({"a": 1.5})), r#"{"a": 1.5}"#);
     }
 
     #[test]

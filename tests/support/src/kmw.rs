@@ -108,3 +108,50 @@ impl KmwReference {
         self.guard.log()
     }
 }
+
+/// The memcached key keystonemiddleware 13.0.1 uses for `token`: plain mode without a
+/// strategy, else `SecureTokenCache`'s with `(memcache_security_strategy, memcache_secret_key)`.
+/// Computed by keystonemiddleware's own code (`tests/peers/kmw/memcache_vectors.py`).
+pub fn upstream_cache_key(token: &str, secure: Option<(&str, &str)>) -> Result<String> {
+    use std::io::Write;
+    use std::process::Stdio;
+
+    let root = repo_root();
+    let python = root.join(".venv/kmw/bin/python");
+    if !python.is_file() {
+        bail!(
+            "keystonemiddleware reference is not installed ({} missing): run scripts/setup/kmw.sh",
+            python.display()
+        );
+    }
+    let spec = match secure {
+        None => serde_json::json!({ "token": token }),
+        Some((strategy, secret)) => {
+            serde_json::json!({ "token": token, "strategy": strategy, "secret": secret })
+        }
+    };
+    let mut child = Command::new(python)
+        .arg(root.join("tests/peers/kmw/memcache_vectors.py"))
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    child
+        .stdin
+        .take()
+        .expect("piped stdin")
+        .write_all(serde_json::json!({ "keys": [spec] }).to_string().as_bytes())?;
+    let out = child.wait_with_output()?;
+    if !out.status.success() {
+        bail!(
+            "memcache_vectors.py failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let answer: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    match answer["keys"][0].as_str() {
+        Some(key) => Ok(key.to_owned()),
+        None => bail!("memcache_vectors.py gave no key: {answer}"),
+    }
+}

@@ -6,7 +6,8 @@
 //! handle is dropped, also when a test fails. Readiness is polled, never slept for.
 //!
 //! The peers are installed by the project's setup scripts (`scripts/setup/authz.sh`,
-//! `scripts/setup/kmw.sh`); a missing installation is reported with the script to run.
+//! `scripts/setup/kmw.sh`, `scripts/setup/debian-packages.sh`); a missing installation is
+//! reported with the script to run.
 //!
 //! Entry points:
 //! * [`TestPki::new`]: CA, server and client certificates, an untrusted same-subject CA, the
@@ -15,6 +16,7 @@
 //!   `revoke`, `stats`/`reset_stats`, `stop`/`restart` on the same port, `ext_oauth2_conf`).
 //! * [`KmwReference::start`]: keystonemiddleware 13.0.1 in front of an echo app.
 //! * [`BarbicanServer::start`]: Barbican 23.0.0 behind keystonemiddleware, SQLite.
+//! * [`Memcached::start`]: Debian's memcached on a free port (`stop`/`restart`, raw items).
 //! * [`TackerServer::start`] / [`TackerServer::start_with`]: the binary under test.
 //! * [`OAuth2Stack::start`]: realm + server configured like the guide, `start_reference()`.
 
@@ -22,6 +24,7 @@ mod authz;
 mod barbican;
 mod conf;
 mod kmw;
+mod memcached;
 mod pki;
 mod process;
 mod stack;
@@ -32,7 +35,8 @@ pub use authz::{
 };
 pub use barbican::BarbicanServer;
 pub use conf::{ext_oauth2_section, rewrite_ini, ExtOAuth2Conf, IniEdit};
-pub use kmw::{KmwOptions, KmwReference};
+pub use kmw::{upstream_cache_key, KmwOptions, KmwReference};
+pub use memcached::Memcached;
 pub use pki::{CertFiles, TestPki, CA_CN, CLIENT_CN};
 pub use process::{
     free_port, repo_root, wait_for_line, wait_ready_http, ChildGuard, DEFAULT_DEADLINE,
