@@ -136,7 +136,10 @@ async fn start_rust(db: &MySqlTestDb, keys: &Path) -> Result<TackerServer, Strin
             keys.display()
         ),
         paste_path: Some(repo_root().join("etc/api-paste.ini")),
-        binary: Some(env!("CARGO_BIN_EXE_tacker-server").into()),
+        // `$TACKER_SERVER_BIN` when set, else this package's binary.
+        binary: std::env::var_os("TACKER_SERVER_BIN")
+            .map(Into::into)
+            .or_else(|| Some(env!("CARGO_BIN_EXE_tacker-server").into())),
         ..TackerOptions::default()
     })
     .await
@@ -173,13 +176,14 @@ async fn vims_written_by_either_server_are_read_updated_and_deleted_by_the_other
     let Some(db) = MySqlTestDb::create().await else {
         return;
     };
-    tacker_db_manage(&db.url("mysql+pymysql"), &["upgrade", "head"])
+    let url = db.url("mysql+pymysql");
+    tacker_db_manage(&url, &["upgrade", "head"])
         .await
         .expect("tacker-db-manage upgrade head");
     let keys = key_dir();
     let ks = fake_keystone().await;
     let (python, rust) = tokio::join!(
-        PythonTacker::start(&db.url("mysql+pymysql"), keys.path()),
+        PythonTacker::start(&url, keys.path()),
         start_rust(&db, keys.path())
     );
     let python = python.expect("Python Tacker starts");
