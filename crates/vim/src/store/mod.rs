@@ -19,7 +19,7 @@ use chrono::NaiveDateTime;
 use crate::model::Vim;
 use crate::VimError;
 
-pub use mysql::{MySqlVimStore, KNOWN_REVISIONS as MYSQL_KNOWN_REVISIONS, TACKER_HEAD};
+pub use mysql::{MySqlVimStore, TACKER_HEAD};
 pub use postgres::PostgresVimStore;
 pub use sqlite::SqliteVimStore;
 

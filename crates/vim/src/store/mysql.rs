@@ -41,7 +41,7 @@ pub const TACKER_HEAD: &str = "ca2ad037c320";
 /// Alembic revisions whose `vims` / `vimauths` tables have the layout this store reads and
 /// writes, with the first Tacker release at each: `de6bfa5bea46` dropped `vims.status`, and no
 /// later migration up to 16.0.0's head touches either table.
-pub const KNOWN_REVISIONS: [(&str, &str); 5] = [
+const KNOWN_REVISIONS: [(&str, &str); 5] = [
     ("de6bfa5bea46", "9.0.0"),
     ("2531c976c0f1", "10.0.0"),
     ("34cfceb25a49", "10.0.0"),
