@@ -1,9 +1,11 @@
 -- Tacker's whole schema on MySQL / MariaDB at alembic revision ca2ad037c320, the head of
 -- Tacker 10.0.0 through 16.0.0: every table `tacker-db-manage upgrade head` creates, with the
 -- same columns, types, keys, constraint names and column order, so that `SHOW CREATE TABLE`
--- gives the same text for a database made by either (test: the `tacker_db_manage_*` cases of
--- crates/server/tests/mysql_tacker.rs). JSON columns are SQLAlchemy's `JSON` (native on MySQL,
--- LONGTEXT with a json_valid check on MariaDB); tables take the database's default charset.
+-- gives the same text for a database made by either, up to the order of secondary indexes,
+-- which tacker-db-manage itself varies (test: crates/server/tests/mysql_tacker.rs,
+-- tacker_db_manage_takes_over_a_database_this_server_created). JSON columns are SQLAlchemy's
+-- `JSON` (native on MySQL, LONGTEXT with a json_valid check on MariaDB); tables take the
+-- database's default charset.
 --
 -- tacker-server runs this only on a database without tables (crates/vim/src/store/mysql.rs):
 -- tables in dependency order, each `IF NOT EXISTS` so an interrupted creation can be resumed,
