@@ -366,7 +366,8 @@ impl ListenerOptions {
 #[derive(Clone, PartialEq, Eq)]
 pub struct DatabaseOptions {
     /// `connection` (URL, required): `sqlite:///relative.db`, `sqlite:////absolute.db`,
-    /// `sqlite://` (in memory), or PostgreSQL `postgresql[+driver]://user:pw@host:port/db`.
+    /// `sqlite://` (in memory), PostgreSQL `postgresql[+driver]://user:pw@host:port/db`, or
+    /// MySQL / MariaDB `mysql[+driver]://` / `mariadb[+driver]://` (Tacker's own schema).
     /// May hold a password, so `Debug` hides it.
     pub connection: String,
 }

@@ -18,5 +18,7 @@ pub use drivers::{DriverRegistry, VimDriver};
 pub use error::VimError;
 pub use mask::{mask_dict_password, mask_password};
 pub use model::Vim;
-pub use store::{connect, PostgresVimStore, Scope, SqliteVimStore, VimFilter, VimStore};
+pub use store::{
+    connect, MySqlVimStore, PostgresVimStore, Scope, SqliteVimStore, VimFilter, VimStore,
+};
 pub use vault::{KeyManager, KeyRef};

@@ -48,5 +48,5 @@ async fn connect_absolute_path_creates_the_file_and_reopens_it() {
 
 #[tokio::test]
 async fn connect_rejects_unknown_schemes() {
-    assert!(connect("mysql+pymysql://u:p@h/tacker").await.is_err());
+    assert!(connect("oracle+cx_oracle://u:p@h/tacker").await.is_err());
 }

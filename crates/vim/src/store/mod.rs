@@ -1,10 +1,12 @@
 //! Storage of VIMs (`vims` + `vimauths`, spec §2.13) behind one engine-agnostic contract.
 //!
 //! Callers only see [`VimStore`]; the SQL of each engine stays in its own module
-//! (`sqlite`, `postgres`), and every constraint that concurrent requests could
+//! (`sqlite`, `postgres`, `mysql`), and every constraint that concurrent requests could
 //! break (unique live name per tenant, one live default per tenant) is enforced by the
-//! database, not by a check-then-insert in code.
+//! database, not by a check-then-insert in code: by unique indexes, and on MySQL (which has
+//! no partial index) for the default by a row lock taken inside the writing transaction.
 
+mod mysql;
 mod postgres;
 mod row;
 mod sqlite;
@@ -17,6 +19,7 @@ use chrono::NaiveDateTime;
 use crate::model::Vim;
 use crate::VimError;
 
+pub use mysql::{MySqlVimStore, TACKER_HEAD};
 pub use postgres::PostgresVimStore;
 pub use sqlite::SqliteVimStore;
 
@@ -156,10 +159,15 @@ pub trait VimStore: Send + Sync {
 /// `sqlite:///relative.db`, `sqlite:////absolute.db` (file created if missing, WAL,
 /// busy timeout) and `sqlite://` (in-memory, one shared connection);
 /// `postgresql://user:password@host:port/db` (also `postgres://` and
-/// `postgresql+psycopg2://`, the driver part ignored).
+/// `postgresql+psycopg2://`, the driver part ignored);
+/// `mysql+pymysql://user:password@host:port/db?charset=utf8` (also `mysql://`, `mariadb://`,
+/// any `+driver`), on Tacker's own schema (see [`MySqlVimStore`]).
 pub async fn connect(url: &str) -> Result<Arc<dyn VimStore>, VimError> {
     if let Some(pg_url) = postgres_url(url) {
         return Ok(Arc::new(PostgresVimStore::connect(&pg_url).await?));
+    }
+    if let Some(my_url) = mysql_url(url) {
+        return Ok(Arc::new(MySqlVimStore::connect(&my_url).await?));
     }
     match sqlite_target(url) {
         Some(SqliteTarget::Memory) => Ok(Arc::new(SqliteVimStore::in_memory().await?)),
@@ -168,7 +176,7 @@ pub async fn connect(url: &str) -> Result<Arc<dyn VimStore>, VimError> {
             let scheme = url.split(':').next().unwrap_or("");
             Err(VimError::Internal(format!(
                 "unsupported database connection scheme {scheme:?} \
-                 (supported: sqlite, postgresql)"
+                 (supported: sqlite, postgresql, mysql, mariadb)"
             )))
         }
     }
@@ -182,6 +190,17 @@ fn postgres_url(url: &str) -> Option<String> {
     let dialect = scheme.split('+').next().unwrap_or(scheme);
     match dialect.to_ascii_lowercase().as_str() {
         "postgresql" | "postgres" => Some(format!("postgres://{rest}")),
+        _ => None,
+    }
+}
+
+/// oslo.db / SQLAlchemy name MySQL `mysql[+driver]://` (`pymysql`, `mysqldb`, ...) and
+/// MariaDB `mariadb[+driver]://`; both are the same protocol, handed on as `mysql://...`.
+fn mysql_url(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let dialect = scheme.split('+').next().unwrap_or(scheme);
+    match dialect.to_ascii_lowercase().as_str() {
+        "mysql" | "mariadb" => Some(format!("mysql://{rest}")),
         _ => None,
     }
 }
@@ -246,6 +265,25 @@ mod tests {
         assert_eq!(postgres_url("mysql+pymysql://u@h/tacker"), None);
         assert_eq!(postgres_url("sqlite:///tacker.db"), None);
         assert_eq!(postgres_url("postgresql"), None);
+    }
+
+    #[test]
+    fn oslo_db_mysql_urls() {
+        assert_eq!(
+            mysql_url("mysql+pymysql://tacker:pw@db/tacker?charset=utf8").as_deref(),
+            Some("mysql://tacker:pw@db/tacker?charset=utf8")
+        );
+        assert_eq!(
+            mysql_url("mysql://u@127.0.0.1:3306/t").as_deref(),
+            Some("mysql://u@127.0.0.1:3306/t")
+        );
+        assert_eq!(
+            mysql_url("mariadb+mariadbconnector://u@h/t").as_deref(),
+            Some("mysql://u@h/t")
+        );
+        assert_eq!(mysql_url("postgresql://u@h/t"), None);
+        assert_eq!(mysql_url("sqlite:///tacker.db"), None);
+        assert_eq!(postgres_url("mysql://u@h/t"), None);
     }
 
     #[test]

@@ -1,29 +1,44 @@
-//! What both engines share when reading and writing rows: the joined `vims` + `vimauths`
+//! What the engines share when reading and writing rows: the joined `vims` + `vimauths`
 //! select, JSON text columns, and assembling a [`Vim`] from a row. Only the timestamp columns
-//! differ by engine (text on SQLite, `timestamp` on PostgreSQL), so each engine decodes those
-//! and hands them in.
+//! differ by engine (text on SQLite, `timestamp` on PostgreSQL, `DATETIME` on MySQL), so each
+//! engine decodes those and hands them in.
 
 use chrono::NaiveDateTime;
+use serde::Serialize;
 use serde_json::{Map, Value};
 use sqlx::{ColumnIndex, Decode, Row, Type};
+use tacker_common::to_py_json;
 
 use crate::model::Vim;
 use crate::VimError;
 
+/// The joined select of one VIM with `$extra` as the expression that reads `vims.extra` as
+/// text (MySQL's native `JSON` type needs a cast).
+macro_rules! joined_select {
+    ($extra:literal) => {
+        concat!(
+            "SELECT v.id, v.type, v.tenant_id, v.name, v.description, ",
+            "v.placement_attr, v.shared, v.is_default, v.created_at, v.updated_at, v.deleted_at, ",
+            $extra,
+            ", a.password, a.auth_url, a.vim_project, a.auth_cred ",
+            "FROM vims v JOIN vimauths a ON a.vim_id = v.id"
+        )
+    };
+}
+pub(super) use joined_select;
+
 /// The joined row of one VIM; engines append their own `WHERE` / `ORDER BY`.
-pub(super) const SELECT: &str = "SELECT v.id, v.type, v.tenant_id, v.name, v.description, \
-    v.placement_attr, v.shared, v.is_default, v.created_at, v.updated_at, v.deleted_at, \
-    v.extra, a.password, a.auth_url, a.vim_project, a.auth_cred \
-    FROM vims v JOIN vimauths a ON a.vim_id = v.id";
+pub(super) const SELECT: &str = joined_select!("v.extra");
 
 /// A database failure as the generic 500 (the cause is logged, never sent).
 pub(super) fn internal(e: impl std::fmt::Display) -> VimError {
     VimError::Internal(format!("database: {e}"))
 }
 
-/// A JSON object column as stored (Tacker keeps these as JSON text).
-pub(super) fn json_text(v: &Map<String, Value>) -> String {
-    serde_json::to_string(v).unwrap_or_else(|_| "{}".to_owned())
+/// A JSON column as Tacker stores it: `types.Json` binds `jsonutils.dumps(value)`, Python's
+/// `json.dumps` text (`", "` / `": "` separators, ASCII only).
+pub(super) fn json_text<T: Serialize + ?Sized>(v: &T) -> String {
+    to_py_json(v)
 }
 
 fn parse_map(s: Option<String>) -> Result<Map<String, Value>, VimError> {

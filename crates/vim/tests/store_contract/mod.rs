@@ -1,5 +1,5 @@
 //! The `VimStore` contract, engine by engine: each case takes a fresh, empty store and is run
-//! by `store_sqlite.rs` and `store_postgres.rs` under the same name (through
+//! by `store_sqlite.rs`, `store_postgres.rs` and `store_mysql.rs` under the same name (through
 //! [`contract_tests!`], so no engine can skip a case). Constraints are enforced by the
 //! database (concurrent writers included), plus scoping, filters, atomic update and soft
 //! delete.
@@ -308,8 +308,8 @@ pub async fn concurrent_writers_do_not_fail(store: Arc<dyn VimStore>) {
     );
 }
 
-/// Concurrent creates of a default VIM in one tenant: the partial unique index lets exactly
-/// one win; every other request learns the winner's id.
+/// Concurrent creates of a default VIM in one tenant: the database (a partial unique index,
+/// or on MySQL a row lock) lets exactly one win; every other request learns the winner's id.
 pub async fn concurrent_default_creates_leave_exactly_one_default(store: Arc<dyn VimStore>) {
     let mut tasks = Vec::new();
     for i in 0..CONCURRENT {
