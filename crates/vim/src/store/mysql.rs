@@ -16,9 +16,17 @@
 //! `FOR UPDATE` inside its transaction (REPEATABLE READ, so an empty result locks the gap its
 //! insert would fill). Concurrent writers then queue, or one of them loses a deadlock and the
 //! whole transaction is retried, as oslo.db's `retry_on_deadlock` does.
+//!
+//! Two empty locking reads of one gap both succeed (gap locks are shared) and then deadlock on
+//! their inserts, so many default writes of one tenant at once would mostly lose deadlocks and
+//! retry. Within one process they therefore run one at a time per tenant ([`DefaultLocks`]);
+//! the database lock and the retry are what keeps replicas apart, where a handful of writers
+//! meet at most.
 
 use std::collections::BTreeSet;
+use std::hash::{DefaultHasher, Hash, Hasher};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -83,10 +91,31 @@ fn whole_seconds(t: &NaiveDateTime) -> NaiveDateTime {
     t.with_nanosecond(0).unwrap_or(*t)
 }
 
+/// Writes that make a VIM its tenant's default, one at a time per tenant within this process:
+/// a fixed set of async locks, a tenant hashed onto one (tenants that share a lock only wait
+/// for each other's default writes, never for anything else).
+#[derive(Debug)]
+struct DefaultLocks([tokio::sync::Mutex<()>; DEFAULT_LOCKS]);
+
+const DEFAULT_LOCKS: usize = 64;
+
+impl DefaultLocks {
+    fn new() -> Self {
+        Self(std::array::from_fn(|_| tokio::sync::Mutex::new(())))
+    }
+
+    fn of(&self, tenant_id: &str) -> &tokio::sync::Mutex<()> {
+        let mut hasher = DefaultHasher::new();
+        tenant_id.hash(&mut hasher);
+        &self.0[(hasher.finish() % DEFAULT_LOCKS as u64) as usize]
+    }
+}
+
 /// MySQL / MariaDB-backed VIM store.
 #[derive(Clone, Debug)]
 pub struct MySqlVimStore {
     pool: MySqlPool,
+    default_locks: Arc<DefaultLocks>,
 }
 
 impl MySqlVimStore {
@@ -119,7 +148,10 @@ impl MySqlVimStore {
             .connect_with(options)
             .await
             .map_err(|e| VimError::Internal(format!("connecting to MySQL {target}: {e}")))?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            default_locks: Arc::new(DefaultLocks::new()),
+        })
     }
 
     /// Retry `attempt` while it loses deadlocks, with a short random pause so that the
@@ -337,6 +369,10 @@ fn bound_values(f: &VimFilter) -> Vec<Bound> {
 #[async_trait]
 impl VimStore for MySqlVimStore {
     async fn create(&self, vim: &Vim) -> Result<(), VimError> {
+        let _turn = match vim.is_default {
+            true => Some(self.default_locks.of(&vim.tenant_id).lock().await),
+            false => None,
+        };
         self.retrying(vim, || self.try_create(vim)).await
     }
 
@@ -383,6 +419,10 @@ impl VimStore for MySqlVimStore {
     }
 
     async fn update(&self, vim: &Vim) -> Result<(), VimError> {
+        let _turn = match vim.is_default {
+            true => Some(self.default_locks.of(&vim.tenant_id).lock().await),
+            false => None,
+        };
         self.retrying(vim, || self.try_update(vim)).await
     }
 
