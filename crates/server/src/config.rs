@@ -8,12 +8,14 @@ use std::ffi::OsString;
 use std::fmt;
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use indexmap::IndexMap;
 use tacker_auth::ExtOAuth2Options;
 use tacker_common::config::{BadValue, Section};
 use tacker_common::ini::{IniDocument, IniError};
 use tacker_outbound::{KeyManagerOptions, ServiceAuthOptions};
+use tacker_vim::PoolOptions;
 
 use crate::listener::ForwardedClientCert;
 
@@ -370,13 +372,75 @@ pub struct DatabaseOptions {
     /// MySQL / MariaDB `mysql[+driver]://` / `mariadb[+driver]://` (Tacker's own schema).
     /// May hold a password, so `Debug` hides it.
     pub connection: String,
+    /// The PostgreSQL pool, from oslo.db's options: `max_pool_size` (int > 0, default 5) +
+    /// `max_overflow` (int >= 0, default 50) connections at most, `pool_timeout` (int > 0
+    /// seconds, default 30) to get one, `connection_recycle_time` (seconds > 0, or -1 for
+    /// never; default 3600) before one is replaced. SQLite and MySQL keep their own pools.
+    pub pool: PoolOptions,
 }
 
 impl fmt::Debug for DatabaseOptions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("DatabaseOptions")
             .field("connection", &redact_url(&self.connection))
+            .field("pool", &self.pool)
             .finish()
+    }
+}
+
+impl DatabaseOptions {
+    /// oslo.db's pool options of `[database]`, validated (see [`DatabaseOptions::pool`]).
+    fn read_pool(db: &Reader) -> Result<PoolOptions, ConfigError> {
+        let max_pool_size = db.int("max_pool_size", 5)?;
+        if max_pool_size <= 0 {
+            return Err(db.bad(
+                "max_pool_size",
+                &max_pool_size.to_string(),
+                "must be at least 1 (0, SQLAlchemy's \"no limit\", is not supported: \
+                 name the number of connections)",
+            ));
+        }
+        let max_overflow = db.int("max_overflow", 50)?;
+        if max_overflow < 0 {
+            return Err(db.bad(
+                "max_overflow",
+                &max_overflow.to_string(),
+                "must be 0 or more (-1, SQLAlchemy's \"no limit\", is not supported: name \
+                 the number of connections)",
+            ));
+        }
+        let max_connections = u32::try_from(max_pool_size + max_overflow).map_err(|_| {
+            db.bad(
+                "max_overflow",
+                &max_overflow.to_string(),
+                "max_pool_size + max_overflow is too large",
+            )
+        })?;
+        let pool_timeout = db.int("pool_timeout", 30)?;
+        if pool_timeout <= 0 {
+            return Err(db.bad(
+                "pool_timeout",
+                &pool_timeout.to_string(),
+                "must be a number of seconds above 0",
+            ));
+        }
+        let recycle = db.int("connection_recycle_time", 3600)?;
+        let max_lifetime = match recycle {
+            -1 => None,
+            n if n > 0 => Some(Duration::from_secs(n as u64)),
+            n => {
+                return Err(db.bad(
+                    "connection_recycle_time",
+                    &n.to_string(),
+                    "must be a number of seconds above 0, or -1 (never recycle)",
+                ))
+            }
+        };
+        Ok(PoolOptions {
+            max_connections,
+            acquire_timeout: Duration::from_secs(pool_timeout as u64),
+            max_lifetime,
+        })
     }
 }
 
@@ -499,17 +563,15 @@ impl ServerConfig {
                 "not a database URL (expected e.g. sqlite:///tacker.db)",
             ));
         }
-        // The remaining oslo.db options (pool sizes, retries) do not apply to SQLite.
+        let pool = DatabaseOptions::read_pool(&db)?;
+        // The remaining oslo.db options (retries, SQL modes, tracing) are accepted and not
+        // used.
         db.warn_unknown(
             &[
                 "backend",
-                "max_pool_size",
-                "max_overflow",
-                "pool_timeout",
                 "max_retries",
                 "retry_interval",
                 "idle_timeout",
-                "connection_recycle_time",
                 "mysql_sql_mode",
                 "sqlite_synchronous",
                 "slave_connection",
@@ -523,7 +585,7 @@ impl ServerConfig {
             ],
             &mut warnings,
         );
-        let database = DatabaseOptions { connection };
+        let database = DatabaseOptions { connection, pool };
 
         let vk = Reader::new(substitute(&raw, "vim_keys")?);
         let vim_keys = VimKeysOptions {
@@ -610,6 +672,16 @@ impl Reader {
     fn bool(&self, key: &str, default: bool) -> Result<bool, ConfigError> {
         self.used.borrow_mut().push(key.to_owned());
         Ok(self.section.bool(key, default)?)
+    }
+
+    /// oslo `IntOpt`: an integer (surrounding blanks ignored).
+    fn int(&self, key: &str, default: i64) -> Result<i64, ConfigError> {
+        let Some(v) = self.raw(key) else {
+            return Ok(default);
+        };
+        v.trim()
+            .parse::<i64>()
+            .map_err(|_| self.bad(key, v, "Should be an integer"))
     }
 
     /// oslo `PortOpt`: an integer in 0..=65535.
@@ -942,6 +1014,7 @@ mod tests {
         assert_eq!(redact_url("sqlite:///tacker.db"), "sqlite:///tacker.db");
         let db = DatabaseOptions {
             connection: "postgresql://u:s3cret@h/d".into(),
+            pool: PoolOptions::default(),
         };
         assert!(!format!("{db:?}").contains("s3cret"));
     }

@@ -18,7 +18,9 @@ use tower::Layer;
 
 use tacker_common::WebObError;
 
-use crate::apps::{api_router_v1_app, not_found_app, versions_app};
+use crate::apps::{
+    api_router_v1_app, healthcheck_app, not_found_app, versions_app, HEALTHCHECK_PATH,
+};
 use crate::config::AuthStrategy;
 use crate::filters::{CatchErrorsLayer, ExtensionsLayer, NoAuthContextLayer, RequestIdLayer};
 use crate::paste::{AppDef, AppKind, FilterDef, FilterKind, PasteApp, Target};
@@ -38,8 +40,10 @@ pub enum PipelineError {
 /// The whole application: the urlmap of `[composite:tacker]` with every pipeline built.
 pub fn build_app(state: &AppState, paste: &PasteApp) -> Result<Router, PipelineError> {
     // The outer router records `OriginalUri` before nesting strips the prefix, and serves the
-    // API description outside every pipeline (no token needed to read how to get one).
-    let mut app = crate::sol::openapi_app();
+    // API description outside every pipeline (no token needed to read how to get one), and
+    // the load balancers' `/healthcheck` (no token, no request id, as oslo.middleware's app
+    // mounted beside the pipelines).
+    let mut app = crate::sol::openapi_app().merge(healthcheck_app(state.vims.store().clone()));
     let mut root = None;
     let mut token_filters = TokenFilters::default();
     for (prefix, target) in &paste.urlmap {
@@ -80,6 +84,8 @@ fn check_prefix(origin: &str, prefix: &str) -> Result<(), PipelineError> {
         Some("a urlmap prefix may not contain an empty segment")
     } else if prefix == crate::sol::OPENAPI_PATH {
         Some("this path serves the API description")
+    } else if prefix == HEALTHCHECK_PATH {
+        Some("this path serves the health check")
     } else {
         None
     };

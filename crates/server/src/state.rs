@@ -24,7 +24,7 @@ impl AppState {
     /// Open the database named by `[database] connection` (migrations run) and set up the
     /// VIM drivers with file-based Fernet keys under `[vim_keys] openstack`.
     pub async fn open(config: Arc<ServerConfig>) -> Result<Self, StartupError> {
-        let store = tacker_vim::store::connect(&config.database.connection)
+        let store = tacker_vim::connect_with(&config.database.connection, &config.database.pool)
             .await
             .map_err(|source| StartupError::Store {
                 file: config

@@ -357,3 +357,49 @@ fn substitution_errors_never_show_secrets() {
         "[ext_oauth2_auth] client_secret = \"***\": substitution refers to an undefined option",
     );
 }
+
+/// oslo.db's pool options of `[database]`: defaults 5 + 50 connections, 30 s, 3600 s; the
+/// PostgreSQL pool's bound is their sum.
+#[test]
+fn database_pool_options_as_oslo_db() {
+    use std::time::Duration;
+    let d = Dir::new();
+    let f = d.write("tacker.conf", DB);
+    let (c, _) = load(&[ConfigSource::File(f)]).unwrap();
+    assert_eq!(c.database.pool.max_connections, 55);
+    assert_eq!(c.database.pool.acquire_timeout, Duration::from_secs(30));
+    assert_eq!(
+        c.database.pool.max_lifetime,
+        Some(Duration::from_secs(3600))
+    );
+
+    let f = d.write(
+        "set.conf",
+        "[database]\nconnection = sqlite://\nmax_pool_size = 8\nmax_overflow = 2\n\
+         pool_timeout = 3\nconnection_recycle_time = -1\n",
+    );
+    let (c, warnings) = load(&[ConfigSource::File(f)]).unwrap();
+    assert!(warnings.is_empty(), "{warnings:?}");
+    assert_eq!(c.database.pool.max_connections, 10);
+    assert_eq!(c.database.pool.acquire_timeout, Duration::from_secs(3));
+    assert_eq!(c.database.pool.max_lifetime, None);
+}
+
+#[test]
+fn bad_database_pool_options_name_file_section_option_and_value() {
+    let d = Dir::new();
+    for (line, reason) in [
+        ("max_pool_size = many", "Should be an integer"),
+        ("max_pool_size = 0", "must be at least 1"),
+        ("max_overflow = -1", "must be 0 or more"),
+        ("pool_timeout = 0", "above 0"),
+        ("connection_recycle_time = 0", "or -1"),
+    ] {
+        let f = d.write("tacker.conf", &format!("{DB}{line}\n"));
+        let e = load(&[ConfigSource::File(f.clone())]).unwrap_err();
+        let (option, value) = line.split_once(" = ").unwrap();
+        let at = format!("{} [database] {option} = \"{value}\"", f.display());
+        assert!(e.starts_with(&at), "{e}");
+        assert!(e.contains(reason), "{e}");
+    }
+}

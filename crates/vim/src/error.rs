@@ -51,11 +51,20 @@ pub enum VimError {
     /// webob `HTTPNotFound` (policy denial on show/update/delete) → 404.
     #[error("The resource could not be found.")]
     HttpNotFound,
+    /// The database cannot be reached (connection refused or lost, no pooled connection
+    /// within `[database] pool_timeout`) → 503 `HTTPServiceUnavailable` with `Retry-After`
+    /// (upstream: oslo.db's `DBConnectionError` becomes the generic 500; deliberate
+    /// difference, see api-ref/compat.md). The cause is logged once, never sent.
+    #[error("database unavailable: {0}")]
+    DatabaseUnavailable(String),
     /// Any other failure → 500 `HTTPInternalServerError` with the generic message; the cause
     /// is logged once, never sent.
     #[error("internal error: {0}")]
     Internal(String),
 }
+
+/// Seconds a client is asked to wait (`Retry-After`) when the database is unavailable.
+pub const DATABASE_RETRY_AFTER_SECS: u32 = 5;
 
 impl VimError {
     /// The upstream exception class name, used as the envelope's `type`.
@@ -75,6 +84,7 @@ impl VimError {
             VimError::KeyManager(_) => "KeyManagerError",
             VimError::PolicyNotAuthorized(_) => "PolicyNotAuthorized",
             VimError::HttpNotFound => "HTTPNotFound",
+            VimError::DatabaseUnavailable(_) => "HTTPServiceUnavailable",
             VimError::Internal(_) => "HTTPInternalServerError",
         }
     }
@@ -94,6 +104,7 @@ impl VimError {
             | VimError::VimEncryptKey(_)
             | VimError::KeyManager(_)
             | VimError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            VimError::DatabaseUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -103,6 +114,9 @@ impl VimError {
             VimError::Internal(_) => {
                 "Request Failed: internal server error while processing your request.".to_owned()
             }
+            VimError::DatabaseUnavailable(_) => {
+                "The database is unavailable; retry the request later.".to_owned()
+            }
             other => other.to_string(),
         }
     }
@@ -110,16 +124,31 @@ impl VimError {
 
 impl IntoResponse for VimError {
     fn into_response(self) -> Response {
-        if let VimError::Internal(cause) = &self {
-            tracing::error!(cause = %cause, "request failed with an internal error");
+        match &self {
+            VimError::Internal(cause) => {
+                tracing::error!(cause = %cause, "request failed with an internal error");
+            }
+            VimError::DatabaseUnavailable(cause) => {
+                tracing::warn!(cause = %cause, "request failed: the database is unavailable");
+            }
+            _ => {}
         }
         let body = tacker_error_body(self.type_name(), &self.client_message());
-        (
+        let mut response = (
             self.status(),
             [(header::CONTENT_TYPE, "application/json")],
             body,
         )
-            .into_response()
+            .into_response();
+        if matches!(self, VimError::DatabaseUnavailable(_)) {
+            // RFC 9110 §10.2.3: a 503 may say when to come back; the pool reconnects by
+            // itself, so the same request can simply be sent again.
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                http::HeaderValue::from(DATABASE_RETRY_AFTER_SECS),
+            );
+        }
+        response
     }
 }
 

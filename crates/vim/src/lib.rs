@@ -19,6 +19,7 @@ pub use error::VimError;
 pub use mask::{mask_dict_password, mask_password};
 pub use model::Vim;
 pub use store::{
-    connect, MySqlVimStore, PostgresVimStore, Scope, SqliteVimStore, VimFilter, VimStore,
+    connect, connect_with, MySqlVimStore, PoolOptions, PostgresVimStore, Scope, SqliteVimStore,
+    VimFilter, VimStore,
 };
 pub use vault::{KeyManager, KeyRef};

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use sqlx::{Connection, Executor, PgConnection};
 use store_contract::{now, vim};
-use tacker_vim::{connect, Scope, VimStore};
+use tacker_vim::{connect, connect_with, PoolOptions, Scope, VimStore};
 
 const DEFAULT_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 const CONNECT_DEADLINE: Duration = Duration::from_secs(10);
@@ -110,11 +110,78 @@ fn unreachable_db<T>(admin_url: &str, why: &str) -> Option<T> {
     None
 }
 
-/// A fresh store on its own database, opened through `connect` as the server does.
+/// Pool bounds of the tests: tests run in parallel against one server whose
+/// `max_connections` (100 by default) oslo.db's default 5 + 50 per store would exhaust.
+fn test_pool() -> PoolOptions {
+    PoolOptions {
+        max_connections: 10,
+        ..PoolOptions::default()
+    }
+}
+
+/// A fresh store on its own database, opened through `connect_with` as the server does.
 async fn pg_store() -> Option<(TestDb, Arc<dyn VimStore>)> {
     let db = TestDb::create().await?;
-    let store = connect(&db.url("postgresql")).await.unwrap();
+    let store = connect_with(&db.url("postgresql"), &test_pool())
+        .await
+        .unwrap();
     Some((db, store))
+}
+
+/// Replicas started at the same instant on an empty database: the migrations run under
+/// sqlx's `pg_advisory_lock`, so every store comes up, each migration is applied once, and
+/// they all see one another's rows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn stores_started_together_on_an_empty_database_all_come_up() {
+    let Some(db) = TestDb::create().await else {
+        return;
+    };
+    let url = db.url("postgresql");
+    let pool = PoolOptions {
+        max_connections: 2,
+        ..PoolOptions::default()
+    };
+    let started = futures_join_all((0..4).map(|_| {
+        let (url, pool) = (url.clone(), pool.clone());
+        async move { connect_with(&url, &pool).await }
+    }))
+    .await;
+    let stores: Vec<Arc<dyn VimStore>> = started
+        .into_iter()
+        .map(|s| s.expect("every replica comes up"))
+        .collect();
+    for (i, store) in stores.iter().enumerate() {
+        store
+            .create(&vim("t1", &format!("vim-{i}"), false))
+            .await
+            .unwrap();
+    }
+    for store in &stores {
+        assert_eq!(store.list(&Scope::All, &[]).await.unwrap().len(), 4);
+    }
+    let mut conn = PgConnection::connect(&db.url("postgres")).await.unwrap();
+    let (applied, distinct): (i64, i64) =
+        sqlx::query_as("SELECT COUNT(*), COUNT(DISTINCT version) FROM _sqlx_migrations")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+    assert_eq!(applied, distinct, "each migration applied once");
+    assert!(applied > 0);
+    conn.close().await.unwrap();
+}
+
+/// All the futures, run concurrently (tokio tasks, so they start at the same instant).
+async fn futures_join_all<F>(futures: impl Iterator<Item = F>) -> Vec<F::Output>
+where
+    F: std::future::Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let handles: Vec<_> = futures.map(tokio::spawn).collect();
+    let mut out = Vec::new();
+    for h in handles {
+        out.push(h.await.unwrap());
+    }
+    out
 }
 
 contract_tests!(pg_store);

@@ -1,8 +1,10 @@
 //! The paste apps this crate provides itself: the root versions document and the empty
-//! legacy `/v1.0` router. The SOL apps live in `crate::sol`, the VIM API in `tacker_vim`.
+//! legacy `/v1.0` router; and `/healthcheck` (oslo.middleware's app), outside every pipeline. The SOL apps live in `crate::sol`, the VIM API in `tacker_vim`.
 
+mod healthcheck;
 mod versions;
 
+pub use healthcheck::{healthcheck_app, HEALTHCHECK_PATH, HEALTHCHECK_TIMEOUT};
 pub use versions::versions_app;
 
 use axum::Router;

@@ -152,6 +152,45 @@ pub trait VimStore: Send + Sync {
     /// True when a legacy Tacker `vnf` row (sharing the database with Tacker) still uses
     /// the VIM. Databases without that table never have VIMs in use.
     async fn in_use(&self, id: &str, scope: &Scope) -> Result<bool, VimError>;
+
+    /// One trivial query (`SELECT 1`) through the pool, for `/healthcheck`: `Ok` when the
+    /// database answers. The caller bounds how long it may take.
+    async fn ping(&self) -> Result<(), VimError>;
+}
+
+/// How the PostgreSQL store's connection pool is sized and timed: oslo.db's `[database]`
+/// pool options, converted once at start-up (`tacker-server` reads them).
+///
+/// SQLAlchemy's `QueuePool` keeps up to `max_pool_size` connections and opens up to
+/// `max_overflow` more under load; sqlx has one bound, so `max_connections` is their sum. A
+/// connection is checked before each use (oslo.db's ping on checkout) and replaced when
+/// broken, so the pool reconnects by itself after the database comes back.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PoolOptions {
+    /// `max_pool_size` + `max_overflow` (oslo.db defaults 5 + 50).
+    pub max_connections: u32,
+    /// `pool_timeout` (default 30 s, SQLAlchemy's): how long a request waits for a
+    /// connection, a new one to a database that refuses included, before it fails with 503.
+    pub acquire_timeout: std::time::Duration,
+    /// `connection_recycle_time` (default 3600 s; `None` for `-1`): a connection older than
+    /// this is closed instead of reused.
+    pub max_lifetime: Option<std::time::Duration>,
+}
+
+impl Default for PoolOptions {
+    /// oslo.db's defaults.
+    fn default() -> Self {
+        Self {
+            max_connections: 5 + 50,
+            acquire_timeout: std::time::Duration::from_secs(30),
+            max_lifetime: Some(std::time::Duration::from_secs(3600)),
+        }
+    }
+}
+
+/// [`connect_with`] and oslo.db's default pool options.
+pub async fn connect(url: &str) -> Result<Arc<dyn VimStore>, VimError> {
+    connect_with(url, &PoolOptions::default()).await
 }
 
 /// Open the database named by `[database] connection` (oslo.db URL) and apply migrations.
@@ -162,9 +201,13 @@ pub trait VimStore: Send + Sync {
 /// `postgresql+psycopg2://`, the driver part ignored);
 /// `mysql+pymysql://user:password@host:port/db?charset=utf8` (also `mysql://`, `mariadb://`,
 /// any `+driver`), on Tacker's own schema (see [`MySqlVimStore`]).
-pub async fn connect(url: &str) -> Result<Arc<dyn VimStore>, VimError> {
+///
+/// `pool` sizes the PostgreSQL pool; the SQLite and MySQL stores keep their own fixed pools.
+pub async fn connect_with(url: &str, pool: &PoolOptions) -> Result<Arc<dyn VimStore>, VimError> {
     if let Some(pg_url) = postgres_url(url) {
-        return Ok(Arc::new(PostgresVimStore::connect(&pg_url).await?));
+        return Ok(Arc::new(
+            PostgresVimStore::connect_with(&pg_url, pool).await?,
+        ));
     }
     if let Some(my_url) = mysql_url(url) {
         return Ok(Arc::new(MySqlVimStore::connect(&my_url).await?));

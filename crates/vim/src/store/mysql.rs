@@ -452,6 +452,14 @@ impl VimStore for MySqlVimStore {
         }
     }
 
+    async fn ping(&self) -> Result<(), VimError> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+            .map_err(internal)
+    }
+
     async fn in_use(&self, id: &str, scope: &Scope) -> Result<bool, VimError> {
         let has_vnf: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM information_schema.tables \

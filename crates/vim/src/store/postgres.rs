@@ -7,7 +7,6 @@
 //! the constraints of `migrations/postgres` alone decide which of concurrent writers wins.
 
 use std::str::FromStr;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{NaiveDate, NaiveDateTime, Timelike};
@@ -15,7 +14,7 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 use sqlx::{Postgres, QueryBuilder, Row};
 
 use super::row::{decode_vim, internal, json_text, Timestamps, SELECT};
-use super::{FilterValue, Scope, VimColumn, VimFilter, VimStore};
+use super::{FilterValue, PoolOptions, Scope, VimColumn, VimFilter, VimStore};
 use crate::model::Vim;
 use crate::VimError;
 
@@ -23,12 +22,6 @@ use crate::VimError;
 const UNIQUE_NAME: &str = "uniq_vims0tenant_id0name0deleted_at";
 /// Partial unique index: one live default VIM per tenant.
 const UNIQUE_DEFAULT: &str = "uniq_vims0tenant_id0live_default";
-
-/// oslo.db's default `max_pool_size` is 5 plus 50 overflow; a fixed pool of this size keeps
-/// well under PostgreSQL's default `max_connections = 100` while letting requests overlap.
-const POOL_SIZE: u32 = 10;
-/// How long a request waits for a pooled connection (oslo.db `pool_timeout` is 30 s).
-const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/postgres");
 
@@ -46,9 +39,15 @@ pub struct PostgresVimStore {
 }
 
 impl PostgresVimStore {
-    /// Connect with a libpq-style URL (`postgres://user:password@host:port/db?...`) and apply
-    /// migrations. Errors name host, port and database, never the password.
+    /// [`connect_with`](Self::connect_with) and oslo.db's default pool options.
     pub async fn connect(url: &str) -> Result<Self, VimError> {
+        Self::connect_with(url, &PoolOptions::default()).await
+    }
+
+    /// Connect with a libpq-style URL (`postgres://user:password@host:port/db?...`), the pool
+    /// sized and timed by `pool`, and apply migrations. Errors name host, port and database,
+    /// never the password.
+    pub async fn connect_with(url: &str, pool: &PoolOptions) -> Result<Self, VimError> {
         let options = PgConnectOptions::from_str(url)
             .map_err(|e| VimError::Internal(format!("invalid PostgreSQL URL: {e}")))?;
         let target = format!(
@@ -57,14 +56,21 @@ impl PostgresVimStore {
             options.get_port(),
             options.get_database().unwrap_or("")
         );
+        // `test_before_acquire` (sqlx's default, kept explicit) pings a pooled connection
+        // before handing it out, as oslo.db does on checkout: connections the database
+        // dropped during an outage are replaced, never handed to a request.
         let pool = PgPoolOptions::new()
-            .max_connections(POOL_SIZE)
-            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .max_connections(pool.max_connections)
+            .acquire_timeout(pool.acquire_timeout)
+            .max_lifetime(pool.max_lifetime)
+            .test_before_acquire(true)
             .connect_with(options)
             .await
             .map_err(|e| VimError::Internal(format!("connecting to PostgreSQL {target}: {e}")))?;
-        // The migrator holds an advisory lock, so servers starting together apply each
-        // migration once.
+        // sqlx's migrator applies the migrations on one connection holding
+        // `pg_advisory_lock` (a key derived from the database name) from before it creates
+        // its bookkeeping table until the last migration: replicas started together on an
+        // empty database wait for each other, and each migration runs once.
         MIGRATOR
             .run(&pool)
             .await
@@ -319,6 +325,14 @@ impl VimStore for PostgresVimStore {
             return Err(VimError::VimNotFound(id.to_owned()));
         }
         Ok(())
+    }
+
+    async fn ping(&self) -> Result<(), VimError> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+            .map_err(internal)
     }
 
     async fn in_use(&self, id: &str, scope: &Scope) -> Result<bool, VimError> {

@@ -30,9 +30,47 @@ pub(super) use joined_select;
 /// The joined row of one VIM; engines append their own `WHERE` / `ORDER BY`.
 pub(super) const SELECT: &str = joined_select!("v.extra");
 
-/// A database failure as the generic 500 (the cause is logged, never sent).
-pub(super) fn internal(e: impl std::fmt::Display) -> VimError {
-    VimError::Internal(format!("database: {e}"))
+/// A failed store operation: `DatabaseUnavailable` (503) when the database could not be
+/// reached, else the generic 500. Either way the cause is logged, never sent.
+pub(super) fn internal(e: impl StoreFailure) -> VimError {
+    if e.unavailable() {
+        VimError::DatabaseUnavailable(format!("database: {e}"))
+    } else {
+        VimError::Internal(format!("database: {e}"))
+    }
+}
+
+/// What a store operation can fail with; only the database driver's errors can say that the
+/// database is out of reach.
+pub(super) trait StoreFailure: std::fmt::Display {
+    fn unavailable(&self) -> bool {
+        false
+    }
+}
+
+impl StoreFailure for serde_json::Error {}
+impl StoreFailure for chrono::ParseError {}
+
+impl StoreFailure for sqlx::Error {
+    /// No connection (refused, reset, timed out, closed by the server), none free within the
+    /// pool timeout, or the server saying it cannot serve now: SQLSTATE class 08 (connection
+    /// exception; MySQL's `08S01` server shutdown / lost link and `08004` too many
+    /// connections included), PostgreSQL's `57P01`-`57P03` (shutting down, crash recovery,
+    /// starting up) and `53300` (too many connections). What oslo.db would raise as
+    /// `DBConnectionError`.
+    fn unavailable(&self) -> bool {
+        match self {
+            sqlx::Error::Io(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed => true,
+            sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+                code.starts_with("08")
+                    || matches!(code.as_ref(), "57P01" | "57P02" | "57P03" | "53300")
+            }),
+            _ => false,
+        }
+    }
 }
 
 /// A JSON column as Tacker stores it: `types.Json` binds `jsonutils.dumps(value)`, Python's

@@ -294,6 +294,14 @@ impl VimStore for SqliteVimStore {
         Ok(())
     }
 
+    async fn ping(&self) -> Result<(), VimError> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+            .map_err(internal)
+    }
+
     async fn in_use(&self, id: &str, scope: &Scope) -> Result<bool, VimError> {
         // Only a database shared with Tacker has the legacy `vnf` table.
         let has_vnf: Option<String> = sqlx::query_scalar(

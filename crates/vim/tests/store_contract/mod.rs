@@ -25,6 +25,7 @@ macro_rules! contract_tests {
             concurrent_writers_do_not_fail,
             concurrent_default_creates_leave_exactly_one_default,
             concurrent_same_name_creates_leave_exactly_one,
+            ping_answers_while_the_database_is_up,
         );
     };
     (@cases $setup:path; $($case:ident),* $(,)?) => {
@@ -363,4 +364,11 @@ pub async fn concurrent_same_name_creates_leave_exactly_one(store: Arc<dyn VimSt
     }
     assert_eq!(ok, 1, "exactly one create of the name must win");
     assert_eq!(store.list(&Scope::All, &[]).await.unwrap().len(), 1);
+}
+
+/// The health check's query: answered by a running database, whatever it holds.
+pub async fn ping_answers_while_the_database_is_up(store: Arc<dyn VimStore>) {
+    store.ping().await.unwrap();
+    store.create(&vim("t1", "a", true)).await.unwrap();
+    store.ping().await.unwrap();
 }
