@@ -21,6 +21,9 @@
 //! * [`TackerServer::start`] / [`TackerServer::start_with`]: the binary under test.
 //! * [`OAuth2Stack::start`]: realm + server configured like the guide, `start_reference()`.
 //! * [`MySqlTestDb::create`]: a database of its own on the machine's MariaDB, dropped on drop.
+//! * [`PgTestDb::create`]: the same on the machine's PostgreSQL; [`PgInstance::start`]: a
+//!   PostgreSQL server of the test's own (initdb on a free port) that may be stopped and
+//!   started again.
 //! * [`PythonTacker::start`] / [`tacker_db_manage`]: real Tacker 16.0.0 on a shared database
 //!   (`scripts/setup/tacker.sh`).
 
@@ -31,6 +34,7 @@ mod kmw;
 mod memcached;
 mod mysql;
 mod pki;
+mod postgres;
 mod process;
 mod stack;
 mod tacker;
@@ -45,6 +49,7 @@ pub use kmw::{upstream_cache_key, KmwOptions, KmwReference};
 pub use memcached::Memcached;
 pub use mysql::{mysql_admin_url, MySqlTestDb};
 pub use pki::{CertFiles, TestPki, CA_CN, CLIENT_CN};
+pub use postgres::{postgres_admin_url, PgInstance, PgTestDb};
 pub use process::{
     free_port, repo_root, wait_for_line, wait_ready_http, ChildGuard, DEFAULT_DEADLINE,
 };
