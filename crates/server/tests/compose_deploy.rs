@@ -343,6 +343,13 @@ fn healthchecks_order_the_start_and_images_are_pinned() {
     assert!(service(&compose, "postgres")["healthcheck"]["test"]
         .to_string()
         .contains("pg_isready"),);
+    // The server's own health check (database included), on both listeners the samples use.
+    let probe = service(&compose, "tacker")["healthcheck"]["test"].to_string();
+    assert!(
+        probe.contains("https://127.0.0.1:9890/healthcheck")
+            && probe.contains("http://127.0.0.1:9890/healthcheck"),
+        "{probe}"
+    );
 
     let depends = |name: &str| service(&compose, name)["depends_on"].clone();
     let tacker = depends("tacker");

@@ -343,3 +343,33 @@ async fn two_replicas_behind_haproxy_share_database_and_token_cache() {
 
     haproxy.stop();
 }
+
+/// The haproxy configuration of the runbook (`docs/fleet.md`) is one haproxy accepts, and
+/// checks `/healthcheck` as the test above does.
+#[test]
+fn runbook_haproxy_sample_is_valid_and_checks_healthcheck() {
+    let doc = std::fs::read_to_string(tacker_test_support::repo_root().join("docs/fleet.md"))
+        .expect("docs/fleet.md");
+    let section = &doc[doc.find("## haproxy").expect("a haproxy section")..];
+    let start = section.find("```\n").expect("a code block") + 4;
+    let sample = &section[start..start + section[start..].find("```").unwrap()];
+    assert!(
+        sample.contains("option httpchk GET /healthcheck"),
+        "{sample}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("haproxy.cfg");
+    std::fs::write(&cfg, sample).unwrap();
+    let check = Command::new(HAPROXY)
+        .arg("-c")
+        .arg("-f")
+        .arg(&cfg)
+        .output()
+        .expect("haproxy (scripts/setup/debian-packages.sh)");
+    assert!(
+        check.status.success(),
+        "haproxy -c: {}{}",
+        String::from_utf8_lossy(&check.stdout),
+        String::from_utf8_lossy(&check.stderr)
+    );
+}
