@@ -24,6 +24,7 @@ impl AppState {
     /// Open the database named by `[database] connection` (migrations run) and set up the
     /// VIM drivers with file-based Fernet keys under `[vim_keys] openstack`.
     pub async fn open(config: Arc<ServerConfig>) -> Result<Self, StartupError> {
+        let started = std::time::SystemTime::now();
         let store = tacker_vim::store::connect(&config.database.connection)
             .await
             .map_err(|source| StartupError::Store {
@@ -61,6 +62,17 @@ impl AppState {
         } else {
             None
         };
+        // A crash may have left staged or orphan key files behind: settle those written
+        // before this start (newer ones belong to a running server sharing the directory).
+        match file_keys.sweep(store.as_ref(), started).await {
+            Ok(swept) if swept != Default::default() => tracing::info!(
+                promoted = swept.promoted,
+                removed = swept.removed,
+                "VIM key directory settled after an interrupted run"
+            ),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "could not settle the VIM key directory"),
+        }
         let drivers = registry(&driver_cfg, Arc::new(file_keys), barbican);
         Ok(Self {
             vims: VimState::new(store, drivers),

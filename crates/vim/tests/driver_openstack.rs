@@ -402,12 +402,58 @@ async fn test_delete_vim_auth_removes_the_new_key() {
     let server = keystone().await;
     let setup = Setup::new(false, true, false);
     let mut vim = openstack_vim(&server);
+    let staged = setup.register_staged(&mut vim).await.unwrap();
+    setup.drivers["openstack"].discard_key(&staged).await;
+    assert!(setup.key_files().is_empty());
+}
+
+/// A new key is written beside the VIM's current key: until it is made current the old key
+/// file is untouched, and discarding it leaves exactly the old key.
+#[tokio::test]
+async fn new_key_is_staged_beside_the_current_one() {
+    let server = keystone().await;
+    let setup = Setup::new(false, true, false);
+    let mut vim = openstack_vim(&server);
     setup.register(&mut vim).await.unwrap();
+    let old_key = std::fs::read_to_string(setup.key_file(&vim)).unwrap();
+    let old_password = vim.password.clone().unwrap();
+
+    // The fake Keystone answers once per registration.
+    let second = keystone().await;
+    let mut again = vim.clone();
+    again.auth_url = format!("{}/identity", second.uri());
+    again.auth_cred.insert("password".into(), json!("devstack"));
+    let staged = setup.register_staged(&mut again).await.unwrap();
+    assert_eq!(setup.key_files().len(), 2, "{:?}", setup.key_files());
+    assert_eq!(
+        std::fs::read_to_string(setup.key_file(&vim)).unwrap(),
+        old_key
+    );
+    setup.drivers["openstack"].discard_key(&staged).await;
+    assert_eq!(setup.key_files(), vec![vim.id.clone()]);
+    assert_eq!(
+        fernet::decrypt(&SecretString::from(old_key), &old_password)
+            .unwrap()
+            .expose_secret(),
+        "devstack"
+    );
+
+    let third = keystone().await;
+    let mut again = vim.clone();
+    again.auth_url = format!("{}/identity", third.uri());
+    again.auth_cred.insert("password".into(), json!("devstack"));
+    let staged = setup.register_staged(&mut again).await.unwrap();
     setup.drivers["openstack"]
-        .delete_vim_auth(&vim)
+        .activate_key(&staged)
         .await
         .unwrap();
-    assert!(setup.key_files().is_empty());
+    assert_eq!(setup.key_files(), vec![vim.id.clone()]);
+    assert_eq!(
+        fernet::decrypt(&setup.key_of(&again), again.password.as_deref().unwrap())
+            .unwrap()
+            .expose_secret(),
+        "devstack"
+    );
 }
 
 /// §8.3 item 18: with `[vim_keys] use_barbican` the key goes to Barbican.

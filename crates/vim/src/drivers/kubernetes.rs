@@ -14,7 +14,7 @@ use super::http::{self, Tls};
 use super::keys::KeyStore;
 use super::VimDriver;
 use crate::model::Vim;
-use crate::vault::FernetKey;
+use crate::vault::{FernetKey, StagedKey};
 use crate::VimError;
 use tacker_common::py::{error_chain, none_from_string, py_str, truthy};
 
@@ -34,7 +34,7 @@ impl KubernetesDriver {
 
 #[async_trait]
 impl VimDriver for KubernetesDriver {
-    async fn register(&self, vim: &mut Vim) -> Result<(), VimError> {
+    async fn register(&self, vim: &mut Vim) -> Result<StagedKey, VimError> {
         vim.auth_cred.shift_remove("key_type");
         vim.auth_cred.shift_remove("secret_uuid");
         check_extra_field(vim)?;
@@ -56,11 +56,25 @@ impl VimDriver for KubernetesDriver {
         let namespaces = api.list_namespaces().await?;
         vim.placement_attr = Some(json!({ "regions": namespaces }));
 
-        encode_vim_auth(vim, &self.keys).await?;
+        let staged = encode_vim_auth(vim, &self.keys).await?;
         // A client-supplied id_token is used once and never stored.
         vim.auth_cred.shift_remove("id_token");
         tracing::debug!(vim_id = %vim.id, "VIM registration completed");
-        Ok(())
+        Ok(staged)
+    }
+
+    async fn activate_key(&self, key: &StagedKey) -> Result<(), VimError> {
+        self.keys.activate(key).await
+    }
+
+    async fn discard_key(&self, key: &StagedKey) {
+        self.keys.discard(key).await
+    }
+
+    async fn decrypt(&self, vim: &Vim, tokens: &[String]) -> Result<Vec<SecretString>, VimError> {
+        self.keys
+            .decrypt(&vim.id, &vim.auth_cred, false, tokens)
+            .await
     }
 
     async fn deregister(&self, vim: &Vim) -> Result<(), VimError> {
@@ -318,7 +332,7 @@ async fn id_token_with_password_grant(
 }
 
 /// `encode_vim_auth`: one new key encrypts every secret present; the key is stored last.
-async fn encode_vim_auth(vim: &mut Vim, keys: &KeyStore) -> Result<(), VimError> {
+async fn encode_vim_auth(vim: &mut Vim, keys: &KeyStore) -> Result<StagedKey, VimError> {
     let key = FernetKey::generate();
     let encrypt = |name: &str, value: &Value| -> Result<Value, VimError> {
         match value {
@@ -346,11 +360,11 @@ async fn encode_vim_auth(vim: &mut Vim, keys: &KeyStore) -> Result<(), VimError>
         let token = Value::String(key.encrypt(ca.as_bytes()));
         cred.insert("ssl_ca_cert".to_owned(), token);
     }
-    keys.store(&vim.id, &key, cred).await?;
+    let staged = keys.store(&vim.id, &key, cred).await?;
     // The password lives in its own column (`vimauths.password`), as upstream's DB layer pops it.
     cred.shift_remove("password");
     vim.password = password.and_then(|p| p.as_str().map(str::to_owned));
-    Ok(())
+    Ok(staged)
 }
 
 #[cfg(test)]

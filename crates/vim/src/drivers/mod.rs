@@ -25,9 +25,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use secrecy::SecretString;
 
 use crate::model::Vim;
-use crate::vault::KeyManager;
+use crate::vault::{KeyManager, StagedKey};
 use crate::VimError;
 
 pub use kubernetes::KubernetesDriver;
@@ -43,13 +44,29 @@ pub trait VimDriver: Send + Sync {
     /// `vim.password` is ignored) and leaves in stored form: `auth_cred` without `password`,
     /// the password's Fernet token in `vim.password` (`None` when there is none).
     ///
-    /// The key is stored as the very last step: when this fails, no new key exists.
-    async fn register(&self, vim: &mut Vim) -> Result<(), VimError>;
+    /// The key is stored as the very last step: when this fails, no new key exists. It is
+    /// stored beside the VIM's current key, which stays in place: the caller makes it
+    /// current with [`activate_key`](Self::activate_key) once the row has committed, or
+    /// removes it with [`discard_key`](Self::discard_key).
+    async fn register(&self, vim: &mut Vim) -> Result<StagedKey, VimError>;
+
+    /// Make the key `register` stored the VIM's current key.
+    async fn activate_key(&self, key: &StagedKey) -> Result<(), VimError>;
+
+    /// Remove the key `register` stored, when the row write failed (failures are logged).
+    async fn discard_key(&self, key: &StagedKey);
+
+    /// Decrypt Fernet tokens of the stored `vim` (see [`stored_secrets`]) with its current
+    /// key, in order.
+    ///
+    /// [`stored_secrets`]: crate::vault::stored_secrets
+    async fn decrypt(&self, vim: &Vim, tokens: &[String]) -> Result<Vec<SecretString>, VimError>;
 
     /// Remove the VIM's key (file or key-manager secret) when the VIM is deleted.
     async fn deregister(&self, vim: &Vim) -> Result<(), VimError>;
 
-    /// Remove a key created by `register` when a later step fails (no orphan key).
+    /// Remove the key recorded in `vim.auth_cred` (an old Barbican secret once the row no
+    /// longer uses it).
     async fn delete_vim_auth(&self, vim: &Vim) -> Result<(), VimError>;
 }
 

@@ -12,7 +12,7 @@ use super::http::{self, Tls};
 use super::keys::KeyStore;
 use super::VimDriver;
 use crate::model::Vim;
-use crate::vault::FernetKey;
+use crate::vault::{FernetKey, StagedKey};
 use crate::VimError;
 
 /// `type: openstack`.
@@ -28,7 +28,7 @@ impl OpenStackDriver {
 
 #[async_trait]
 impl VimDriver for OpenStackDriver {
-    async fn register(&self, vim: &mut Vim) -> Result<(), VimError> {
+    async fn register(&self, vim: &mut Vim) -> Result<StagedKey, VimError> {
         // Client-supplied key references are never trusted.
         vim.auth_cred.shift_remove("key_type");
         vim.auth_cred.shift_remove("secret_uuid");
@@ -77,11 +77,25 @@ impl VimDriver for OpenStackDriver {
         };
         let key = FernetKey::generate();
         let token = key.encrypt(password.expose_secret().as_bytes());
-        self.keys.store(&vim.id, &key, &mut vim.auth_cred).await?;
+        let staged = self.keys.store(&vim.id, &key, &mut vim.auth_cred).await?;
         vim.auth_cred.shift_remove("password");
         vim.password = Some(token);
         tracing::debug!(vim_id = %vim.id, "VIM registration completed");
-        Ok(())
+        Ok(staged)
+    }
+
+    async fn activate_key(&self, key: &StagedKey) -> Result<(), VimError> {
+        self.keys.activate(key).await
+    }
+
+    async fn discard_key(&self, key: &StagedKey) {
+        self.keys.discard(key).await
+    }
+
+    async fn decrypt(&self, vim: &Vim, tokens: &[String]) -> Result<Vec<SecretString>, VimError> {
+        self.keys
+            .decrypt(&vim.id, &vim.auth_cred, true, tokens)
+            .await
     }
 
     async fn deregister(&self, vim: &Vim) -> Result<(), VimError> {

@@ -14,7 +14,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{QueryBuilder, Row, Sqlite};
 
-use super::row::{decode_vim, internal, json_text, Timestamps, SELECT};
+use super::row::{decode_vim, internal, json_text, same_credentials, Timestamps, SELECT};
 use super::{FilterValue, Scope, VimFilter, VimStore};
 use crate::model::Vim;
 use crate::VimError;
@@ -234,9 +234,22 @@ impl VimStore for SqliteVimStore {
         rows.iter().map(row_to_vim).collect()
     }
 
-    async fn update(&self, vim: &Vim) -> Result<(), VimError> {
-        let result: Result<u64, sqlx::Error> = async {
+    async fn update(&self, vim: &Vim, prior: &Vim) -> Result<(), VimError> {
+        let result: Result<Result<u64, VimError>, sqlx::Error> = async {
+            // IMMEDIATE: the write lock is held from the credential check to the commit.
             let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+            let current: Option<(Option<String>, Option<String>)> =
+                sqlx::query_as("SELECT password, auth_cred FROM vimauths WHERE vim_id = ?")
+                    .bind(&vim.id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if let Some((password, auth_cred)) = current {
+                match same_credentials(password, auth_cred, prior) {
+                    Ok(true) => {}
+                    Ok(false) => return Ok(Err(VimError::UpdateConflict(vim.id.clone()))),
+                    Err(e) => return Ok(Err(e)),
+                }
+            }
             let changed = sqlx::query(
                 "UPDATE vims SET name = ?, description = ?, is_default = ?, placement_attr = ?, \
                  extra = ?, updated_at = ? WHERE id = ? AND deleted_at = ?",
@@ -254,7 +267,7 @@ impl VimStore for SqliteVimStore {
             .rows_affected();
             if changed == 0 {
                 tx.rollback().await?;
-                return Ok(0);
+                return Ok(Ok(0));
             }
             sqlx::query(
                 "UPDATE vimauths SET password = ?, auth_url = ?, vim_project = ?, auth_cred = ? \
@@ -268,13 +281,15 @@ impl VimStore for SqliteVimStore {
             .execute(&mut *tx)
             .await?;
             tx.commit().await?;
-            Ok(changed)
+            Ok(Ok(changed))
         }
         .await;
-        // A failed statement rolls the transaction back when it is dropped: no lock remains.
+        // A failed statement (or an early return) rolls the transaction back when it is
+        // dropped: no lock remains.
         match result {
-            Ok(0) => Err(VimError::VimNotFound(vim.id.clone())),
-            Ok(_) => Ok(()),
+            Ok(Ok(0)) => Err(VimError::VimNotFound(vim.id.clone())),
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(e),
             Err(e) => Err(self.constraint_error(e, vim).await),
         }
     }
