@@ -396,6 +396,11 @@ pub struct K8sVimOptions {
     pub use_barbican: bool,
 }
 
+/// `[vim_endpoints]` (this server's own group; Tacker has none): the addresses VIM endpoints
+/// may have. `allowed_networks` (list of IP networks, default empty: all not denied),
+/// `denied_networks` (list, default `169.254.0.0/16, fe80::/10`).
+pub type VimEndpointsOptions = tacker_vim::drivers::EndpointPolicy;
+
 /// The whole configuration of one server process. `Debug` redacts every secret (each typed
 /// struct does).
 #[derive(Clone, Debug)]
@@ -404,6 +409,7 @@ pub struct ServerConfig {
     pub database: DatabaseOptions,
     pub vim_keys: VimKeysOptions,
     pub k8s_vim: K8sVimOptions,
+    pub vim_endpoints: VimEndpointsOptions,
     /// `[ext_oauth2_auth]` as the `external_oauth2_token` filter reads it; the options of a
     /// paste `[filter:...]` section override it when the pipeline is built
     /// ([`ExtOAuth2Options::with_paste`]).
@@ -538,6 +544,13 @@ impl ServerConfig {
         };
         k8s.warn_unknown(&[], &mut warnings);
 
+        let ve = Reader::new(substitute(&raw, "vim_endpoints")?);
+        let vim_endpoints = VimEndpointsOptions {
+            allowed: ve.networks("allowed_networks", &[])?,
+            denied: ve.networks("denied_networks", &tacker_vim::drivers::DEFAULT_DENIED)?,
+        };
+        ve.warn_unknown(&[], &mut warnings);
+
         // The groups other crates consume are converted by those crates' own option types,
         // once, here: a bad value stops start-up whether or not the pipeline or a driver
         // would have read it.
@@ -552,6 +565,7 @@ impl ServerConfig {
                 database,
                 vim_keys,
                 k8s_vim,
+                vim_endpoints,
                 ext_oauth2_auth,
                 service_auth,
                 key_manager,
@@ -604,6 +618,30 @@ impl Reader {
             path: PathBuf::from(v),
             at: self.section.describe(key, v),
         })
+    }
+
+    /// A list of IP networks (oslo `ListOpt`: comma-separated, blanks dropped); an address
+    /// without a prefix is that one address.
+    fn networks(
+        &self,
+        key: &str,
+        default: &[&str],
+    ) -> Result<Vec<tacker_vim::drivers::IpNetwork>, ConfigError> {
+        self.used.borrow_mut().push(key.to_owned());
+        let Some(v) = self.raw(key) else {
+            return Ok(default
+                .iter()
+                .map(|n| n.parse().expect("the default networks parse"))
+                .collect());
+        };
+        v.split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|item| {
+                item.parse()
+                    .map_err(|reason: String| self.bad(key, v, &reason))
+            })
+            .collect()
     }
 
     /// oslo `BoolOpt` ([`Section::bool`]).

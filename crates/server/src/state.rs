@@ -40,6 +40,7 @@ impl AppState {
             fernet_key_dir: config.vim_keys.openstack.clone(),
             openstack_use_barbican: config.vim_keys.use_barbican,
             k8s_use_barbican: config.k8s_vim.use_barbican,
+            endpoints: config.vim_endpoints.clone(),
         };
         let file_keys = FileKeyManager::new(config.vim_keys.openstack.clone());
         // As upstream's driver start-up: the key directory exists (0700) before the first VIM.

@@ -64,6 +64,7 @@ impl App {
             fernet_key_dir: dir.path().join("keys"),
             openstack_use_barbican: false,
             k8s_use_barbican: use_barbican,
+            endpoints: Default::default(),
         };
         let files = FileKeyManager::new(&cfg.fernet_key_dir);
         let barbican = Arc::new(MemoryBarbican::default());

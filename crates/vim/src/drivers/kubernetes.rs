@@ -10,6 +10,9 @@ use reqwest::header::HeaderValue;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{json, Map, Value};
 
+use std::sync::Arc;
+
+use super::endpoints::EndpointPolicy;
 use super::http::{self, Tls};
 use super::keys::KeyStore;
 use super::VimDriver;
@@ -24,11 +27,12 @@ const OIDC_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
 /// `type: kubernetes`.
 pub struct KubernetesDriver {
     keys: KeyStore,
+    endpoints: Arc<EndpointPolicy>,
 }
 
 impl KubernetesDriver {
-    pub(crate) fn new(keys: KeyStore) -> Self {
-        Self { keys }
+    pub(crate) fn new(keys: KeyStore, endpoints: Arc<EndpointPolicy>) -> Self {
+        Self { keys, endpoints }
     }
 }
 
@@ -50,7 +54,7 @@ impl VimDriver for KubernetesDriver {
             vim.auth_cred.insert("password".to_owned(), Value::Null);
         }
 
-        let api = KubernetesApi::connect(&vim.auth_url, &vim.auth_cred).await?;
+        let api = KubernetesApi::connect(&vim.auth_url, &vim.auth_cred, &self.endpoints).await?;
         // authenticate_vim: only this first call's failure is "unauthorized".
         api.get_api_versions().await?;
         let namespaces = api.list_namespaces().await?;
@@ -133,13 +137,18 @@ fn ca_roots(ca_cert: &str) -> Result<Vec<reqwest::Certificate>, VimError> {
 /// `kubernetes_utils.get_k8s_client` builds.
 struct KubernetesApi {
     client: reqwest::Client,
+    endpoints: Arc<EndpointPolicy>,
     base: String,
     /// Marked sensitive: never printed by `Debug` or traces.
     authorization: Option<HeaderValue>,
 }
 
 impl KubernetesApi {
-    async fn connect(auth_url: &str, cred: &Map<String, Value>) -> Result<Self, VimError> {
+    async fn connect(
+        auth_url: &str,
+        cred: &Map<String, Value>,
+        endpoints: &Arc<EndpointPolicy>,
+    ) -> Result<Self, VimError> {
         let unauthorized = |message: String| {
             tracing::error!("VIM Kubernetes authentication is wrong.");
             VimError::VimUnauthorized(message)
@@ -166,16 +175,16 @@ impl KubernetesApi {
                 "Kubernetes VIM has no ssl_ca_cert: its TLS certificate is not verified (as upstream)"
             );
         }
-        let client = http::client(tls()?, http::REQUEST_TIMEOUT)
+        let client = http::client(tls()?, http::REQUEST_TIMEOUT, endpoints)
             .map_err(|e| unauthorized(error_chain(&e)))?;
 
         let authorization = if cred.contains_key("oidc_token_url") {
             let id_token = match cred.get("id_token") {
                 Some(token) => SecretString::from(py_str(token)),
                 None => {
-                    let oidc_client = http::client(tls()?, OIDC_TIMEOUT)
+                    let oidc_client = http::client(tls()?, OIDC_TIMEOUT, endpoints)
                         .map_err(|e| unauthorized(error_chain(&e)))?;
-                    id_token_with_password_grant(&oidc_client, cred)
+                    id_token_with_password_grant(&oidc_client, endpoints, cred)
                         .await
                         .map_err(|detail| {
                             unauthorized(format!(
@@ -219,6 +228,7 @@ impl KubernetesApi {
             .transpose()?;
         Ok(Self {
             client,
+            endpoints: endpoints.clone(),
             base: auth_url.trim_end_matches('/').to_owned(),
             authorization,
         })
@@ -227,6 +237,12 @@ impl KubernetesApi {
     /// GET `<auth_url><path>`; a request that got no answer yields the urllib3-like text.
     async fn get(&self, path: &str) -> Result<reqwest::Response, String> {
         let url = format!("{}{path}", self.base);
+        if let Err(reason) = self.endpoints.check_url(&url) {
+            return Err(match reqwest::Url::parse(&url) {
+                Ok(parsed) => http::k8s_refused(&parsed, &reason),
+                Err(_) => reason,
+            });
+        }
         let mut request = self
             .client
             .get(&url)
@@ -267,9 +283,10 @@ impl KubernetesApi {
         if !resp.status().is_success() {
             return Err(VimError::Internal(http::k8s_api_exception(resp).await));
         }
-        let list: Value = resp
-            .json()
+        let body = tacker_keystone::read_body(resp, tacker_keystone::BODY_LIMIT)
             .await
+            .map_err(|e| VimError::Internal(format!("namespace list: {e}")))?;
+        let list: Value = serde_json::from_slice(&body)
             .map_err(|e| VimError::Internal(format!("namespace list: {e}")))?;
         let items = list.get("items").and_then(Value::as_array).ok_or_else(|| {
             VimError::Internal("Invalid value for `items`, must not be `None`".to_owned())
@@ -284,6 +301,7 @@ impl KubernetesApi {
 /// `oidc_utils.get_id_token_with_password_grant`; the error is the `Detail:` text.
 async fn id_token_with_password_grant(
     client: &reqwest::Client,
+    endpoints: &EndpointPolicy,
     cred: &Map<String, Value>,
 ) -> Result<SecretString, String> {
     let field = |k: &str| cred.get(k).filter(|v| truthy(v)).map(py_str);
@@ -295,6 +313,7 @@ async fn id_token_with_password_grant(
     ) else {
         return Err("token_endpoint, username, password, client_id can not be empty.".to_owned());
     };
+    endpoints.check_url(&token_url)?;
     let password = SecretString::from(password);
     // requests leaves out form fields whose value is None.
     let mut form: Vec<(&str, String)> = vec![
@@ -320,11 +339,18 @@ async fn id_token_with_password_grant(
         .and_then(|v| v.to_str().ok())
         .and_then(|ct| ct.split(';').next())
         .is_some_and(|essence| essence.trim().eq_ignore_ascii_case("application/json"));
-    let text = resp.text().await.map_err(|e| error_chain(&e))?;
     if status != reqwest::StatusCode::OK || !is_json {
-        return Err(format!("response code: {}, body: {text}", status.as_u16()));
+        // Upstream adds `, body: <the answer>`; the body is logged at debug instead.
+        http::log_error_answer(resp).await;
+        return Err(format!("response code: {}", status.as_u16()));
     }
-    let json: Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+    let body = tacker_keystone::read_body(resp, tacker_keystone::BODY_LIMIT)
+        .await
+        .map_err(|e| match e {
+            tacker_keystone::BodyError::Transport(e) => error_chain(&e),
+            too_large => too_large.to_string(),
+        })?;
+    let json: Value = serde_json::from_slice(&body).map_err(|e| e.to_string())?;
     match json.get("id_token") {
         Some(Value::String(token)) => Ok(SecretString::from(token.as_str())),
         _ => Err("the token response has no id_token".to_owned()),

@@ -15,6 +15,7 @@
 //! assert!(drivers.contains_key("openstack") && drivers.contains_key("kubernetes"));
 //! ```
 
+mod endpoints;
 mod http;
 mod keys;
 mod kubernetes;
@@ -31,6 +32,7 @@ use crate::model::Vim;
 use crate::vault::{KeyManager, StagedKey};
 use crate::VimError;
 
+pub use endpoints::{EndpointPolicy, IpNetwork, DEFAULT_DENIED};
 pub use kubernetes::KubernetesDriver;
 pub use openstack::OpenStackDriver;
 
@@ -86,6 +88,8 @@ pub struct DriverConfig {
     /// keeps them in `fernet_key_dir` like OpenStack ones (upstream refuses with
     /// `VimEncryptKeyError`; a deliberate extension).
     pub k8s_use_barbican: bool,
+    /// `[vim_endpoints]`: the addresses VIM endpoints may have.
+    pub endpoints: EndpointPolicy,
 }
 
 impl Default for DriverConfig {
@@ -94,6 +98,7 @@ impl Default for DriverConfig {
             fernet_key_dir: PathBuf::from("/etc/tacker/vim/fernet_keys"),
             openstack_use_barbican: false,
             k8s_use_barbican: true,
+            endpoints: EndpointPolicy::default(),
         }
     }
 }
@@ -122,14 +127,15 @@ pub fn registry(
         cfg.k8s_use_barbican,
         "[k8s_vim] use_barbican",
     );
+    let endpoints = Arc::new(cfg.endpoints.clone());
     let mut drivers: DriverRegistry = HashMap::new();
     drivers.insert(
         "openstack".to_owned(),
-        Arc::new(OpenStackDriver::new(openstack)),
+        Arc::new(OpenStackDriver::new(openstack, endpoints.clone())),
     );
     drivers.insert(
         "kubernetes".to_owned(),
-        Arc::new(KubernetesDriver::new(kubernetes)),
+        Arc::new(KubernetesDriver::new(kubernetes, endpoints)),
     );
     drivers
 }

@@ -110,6 +110,7 @@ impl Setup {
             fernet_key_dir: keys_dir.path().join("fernet_keys"),
             openstack_use_barbican,
             k8s_use_barbican,
+            endpoints: Default::default(),
         };
         let barbican = Arc::new(MemoryBarbican::default());
         let files = Arc::new(FileKeyManager::new(&cfg.fernet_key_dir));
