@@ -904,22 +904,47 @@ fn shown_value(key: &str, value: &str) -> String {
     }
 }
 
-/// `scheme://user:***@host/db` for logs and `Debug`.
+/// `scheme://user:***@host/db` for logs, errors and `Debug`. The user information ends at the
+/// last `@` (a password may hold `/`, `?`, `#` or `@` unescaped, and is still hidden; an `@`
+/// later in the URL only hides more), and a password given as a query option
+/// (`?password=...`, also `passwd`, `pwd`) is hidden too.
 pub fn redact_url(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_owned();
     };
-    let (authority, path) = match rest.find('/') {
-        Some(i) => rest.split_at(i),
-        None => (rest, ""),
+    let (userinfo, after) = match rest.rsplit_once('@') {
+        Some((userinfo, after)) => (Some(userinfo), after),
+        None => (None, rest),
     };
-    match authority.rsplit_once('@') {
-        Some((userinfo, host)) => {
-            let user = userinfo.split(':').next().unwrap_or("");
-            format!("{scheme}://{user}:***@{host}{path}")
+    let (location, query) = match after.split_once('?') {
+        Some((location, query)) => (location, Some(query)),
+        None => (after, None),
+    };
+    let mut shown = format!("{scheme}://");
+    if let Some(userinfo) = userinfo {
+        match userinfo.split_once(':') {
+            Some((user, _)) => shown.push_str(&format!("{user}:***@")),
+            None => shown.push_str(&format!("{userinfo}@")),
         }
-        None => url.to_owned(),
     }
+    shown.push_str(location);
+    if let Some(query) = query {
+        let pairs: Vec<String> = query
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((key, _))
+                    if ["password", "passwd", "pwd"]
+                        .contains(&key.to_ascii_lowercase().as_str()) =>
+                {
+                    format!("{key}=***")
+                }
+                _ => pair.to_owned(),
+            })
+            .collect();
+        shown.push('?');
+        shown.push_str(&pairs.join("&"));
+    }
+    shown
 }
 
 #[cfg(test)]
@@ -978,6 +1003,31 @@ mod tests {
             "postgresql://tacker:***@db:5432/tacker"
         );
         assert_eq!(redact_url("sqlite:///tacker.db"), "sqlite:///tacker.db");
+        // Every form a password can take in an oslo.db URL.
+        for (url, shown) in [
+            (
+                "postgresql://tacker:pa/ss@db/tacker",
+                "postgresql://tacker:***@db/tacker",
+            ),
+            (
+                "mysql+pymysql://tacker:p@ss?w#rd/x@db:3306/tacker?charset=utf8",
+                "mysql+pymysql://tacker:***@db:3306/tacker?charset=utf8",
+            ),
+            (
+                "postgresql://db/tacker?user=tacker&password=s3cret&sslmode=disable",
+                "postgresql://db/tacker?user=tacker&password=***&sslmode=disable",
+            ),
+            (
+                "mysql://tacker@db/tacker?PASSWD=s3cret",
+                "mysql://tacker@db/tacker?PASSWD=***",
+            ),
+            (
+                "mysql://db/tacker?unix_socket=/run/a@b",
+                "mysql://db/tacker?unix_socket=/run/a@b",
+            ),
+        ] {
+            assert_eq!(redact_url(url), shown, "{url}");
+        }
         let db = DatabaseOptions {
             connection: "postgresql://u:s3cret@h/d".into(),
         };

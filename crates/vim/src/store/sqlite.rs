@@ -32,8 +32,14 @@ pub struct SqliteVimStore {
 }
 
 impl SqliteVimStore {
-    /// Open (creating if missing) the database file and apply migrations.
+    /// Open (creating if missing) the database file and apply migrations. A new file is
+    /// created 0600 (it holds the VIMs' encrypted credentials; SQLite gives its `-wal` and
+    /// `-shm` files the same mode); an existing one keeps its mode, with a warning when group
+    /// or others can read it.
     pub async fn open(path: &Path) -> Result<Self, VimError> {
+        create_private(path).map_err(|e| {
+            VimError::Internal(format!("creating database {}: {e}", path.display()))
+        })?;
         let options = SqliteConnectOptions::new()
             .filename(path)
             .create_if_missing(true)
@@ -111,6 +117,31 @@ impl SqliteVimStore {
             }
         }
         internal(err)
+    }
+}
+
+fn create_private(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        // The umask can only remove bits; set the mode explicitly anyway.
+        Ok(file) => file.set_permissions(std::fs::Permissions::from_mode(0o600)),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            let mode = std::fs::metadata(path)?.permissions().mode() & 0o777;
+            if mode & 0o077 != 0 {
+                tracing::warn!(
+                    path = %path.display(),
+                    mode = format_args!("{mode:o}"),
+                    "the database file is accessible to group or others; 0600 is expected"
+                );
+            }
+            Ok(())
+        }
+        Err(e) => Err(e),
     }
 }
 
