@@ -209,6 +209,29 @@ pub(crate) fn split_roles(roles_header: &str) -> Vec<String> {
         .collect()
 }
 
+/// The roles of a cached token: a list claim's items as given (read again from the cached
+/// introspection answer, since the cache's `roles` field is keystonemiddleware's
+/// comma-joined text), else `roles_header` split as upstream does.
+pub(crate) fn cached_roles(
+    metadata: &Map<String, Value>,
+    mapping: &MappingOptions,
+    roles_header: &str,
+) -> Vec<String> {
+    let listed = mapping
+        .roles
+        .as_deref()
+        .and_then(|path| resolve(metadata, "mapping_roles", path).ok().flatten())
+        .and_then(Value::as_array)
+        .and_then(|items| {
+            items
+                .iter()
+                .map(|i| i.as_str().map(str::to_owned))
+                .collect::<Option<Vec<String>>>()
+        })
+        .filter(|items| items.join(",") == roles_header);
+    listed.unwrap_or_else(|| split_roles(roles_header))
+}
+
 /// The token's expiry: `mapping_expires_at` (integer, 403 otherwise) if configured, else the
 /// RFC 7662 `exp` claim if it is a number.
 pub(crate) fn expires_at(
@@ -246,38 +269,46 @@ pub(crate) fn map_claims(
             tacker_oauth2_client::options::not_set_message("mapping_roles", group),
         ));
     };
-    let (roles_header, is_admin) = match resolve(m, "mapping_roles", path)?.filter(|v| truthy(v)) {
-        None => {
-            return Err(AuthError::Forbidden(format!(
-                "mapping_roles = \"{path}\": the claim is missing or empty"
-            )))
-        }
-        // Upstream: `'admin' in roles.lower().split(',')`, no trimming.
-        Some(Value::String(s)) => (s.clone(), s.to_lowercase().split(',').any(|r| r == "admin")),
-        // Keycloak role mappers emit lists (deliberate extension).
-        Some(Value::Array(items)) => {
-            let mut names = Vec::with_capacity(items.len());
-            for item in items {
-                match item.as_str() {
-                    Some(s) => names.push(s),
-                    None => {
-                        return Err(AuthError::Forbidden(format!(
+    // A string claim is a comma-separated list, as upstream splits it; a list claim's items are
+    // the roles as given (an item "ops,admin" is one role, never split into "admin").
+    let (roles_header, is_admin, listed) =
+        match resolve(m, "mapping_roles", path)?.filter(|v| truthy(v)) {
+            None => {
+                return Err(AuthError::Forbidden(format!(
+                    "mapping_roles = \"{path}\": the claim is missing or empty"
+                )))
+            }
+            // Upstream: `'admin' in roles.lower().split(',')`, no trimming.
+            Some(Value::String(s)) => (
+                s.clone(),
+                s.to_lowercase().split(',').any(|r| r == "admin"),
+                None,
+            ),
+            // Keycloak role mappers emit lists (deliberate extension).
+            Some(Value::Array(items)) => {
+                let mut names = Vec::with_capacity(items.len());
+                for item in items {
+                    match item.as_str() {
+                        Some(s) => names.push(s),
+                        None => {
+                            return Err(AuthError::Forbidden(format!(
                         "mapping_roles = \"{path}\": the list holds a value that is not a string"
                     )))
+                        }
                     }
                 }
+                let admin = names.iter().any(|r| r.to_lowercase() == "admin");
+                let roles: Vec<String> = names.iter().map(|r| (*r).to_owned()).collect();
+                (names.join(","), admin, Some(roles))
             }
-            let admin = names.iter().any(|r| r.to_lowercase() == "admin");
-            (names.join(","), admin)
-        }
-        Some(_) => {
-            return Err(AuthError::Forbidden(format!(
-                "mapping_roles = \"{path}\": the claim has the wrong JSON type"
-            )))
-        }
-    };
+            Some(_) => {
+                return Err(AuthError::Forbidden(format!(
+                    "mapping_roles = \"{path}\": the claim has the wrong JSON type"
+                )))
+            }
+        };
     header_safe("mapping_roles", &roles_header)?;
-    let roles = split_roles(&roles_header);
+    let roles = listed.unwrap_or_else(|| split_roles(&roles_header));
 
     let system = claim(
         m,
@@ -438,6 +469,20 @@ mod tests {
         .unwrap();
         assert!(ctx.is_admin);
         assert_eq!(ctx.roles_header, "member,Admin");
+        // A list item is one role as given: "ops,admin" is not "admin".
+        let claims = obj(json!({"roles": ["member", "ops,admin"], "d": "x", "u": "y"}));
+        let ctx = map_claims(claims.clone(), &mapping, "g", None).unwrap();
+        assert!(!ctx.is_admin);
+        assert_eq!(ctx.roles, vec!["member", "ops,admin"]);
+        // Also when read back from the shared cache's comma-joined text.
+        assert_eq!(
+            cached_roles(&claims, &mapping, &ctx.roles_header),
+            vec!["member", "ops,admin"]
+        );
+        assert_eq!(
+            cached_roles(&claims, &mapping, "member,reader"),
+            vec!["member", "reader"]
+        );
         assert!(matches!(
             map_claims(
                 obj(json!({"roles": ["member", 1], "d": "x", "u": "y"})),

@@ -22,7 +22,7 @@ use serde_json::{Map, Value};
 use tacker_common::py::truthy;
 
 use crate::cache::Cached;
-use crate::mapping::{expires_at, split_roles, AuthContext, Scope};
+use crate::mapping::{cached_roles, expires_at, AuthContext, Scope};
 use crate::options::MappingOptions;
 use crate::AuthError;
 
@@ -134,7 +134,7 @@ pub(crate) fn decode(
         user_name,
         user_domain_id,
         user_domain_name,
-        roles: split_roles(&roles_header),
+        roles: cached_roles(&metadata, mapping, &roles_header),
         // `_set_request_env` sets X-Is-Admin-Project from this field, not from the roles.
         is_admin: data.get("is_admin").and_then(Value::as_str) == Some("true"),
         roles_header,

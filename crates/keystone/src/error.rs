@@ -65,7 +65,10 @@ pub async fn http_error_text(resp: Response) -> String {
         .get(reqwest::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|ct| ct.starts_with("application/json"));
-    let body = resp.bytes().await.unwrap_or_default();
+    // Bounded: a body over the limit is not parsed and gives the class default message.
+    let body = crate::read_body(resp, crate::BODY_LIMIT)
+        .await
+        .unwrap_or_default();
     let mut message = None;
     if is_json {
         if let Ok(json) = serde_json::from_slice::<serde_json::Value>(&body) {
@@ -94,6 +97,16 @@ pub async fn http_error_text(resp: Response) -> String {
         text.push_str(&format!(" (Request-ID: {id})"));
     }
     text
+}
+
+/// keystoneauth1's text for an HTTP error answer with the class default message and nothing
+/// taken from the answer (`"Unauthorized (HTTP 401)"`): what a VIM's endpoint, which the
+/// API client chose, may have its error reported as without echoing its body or headers.
+pub fn status_error_text(status: u16) -> String {
+    let message = StatusCode::from_u16(status)
+        .map(default_message)
+        .unwrap_or("HTTP Error");
+    format!("{message} (HTTP {status})")
 }
 
 /// The class-level `message` of keystoneauth1's HTTP exceptions.

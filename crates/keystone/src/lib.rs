@@ -6,6 +6,7 @@
 //! (`tacker.common.utils.get_auth_url_v3`), and keystoneauth1's error texts, which reach API
 //! clients inside `VimUnauthorizedException` / `KeyManagerError` messages.
 
+mod body;
 mod error;
 mod password;
 
@@ -14,7 +15,8 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::Value;
 
-pub use error::{http_error_text, transport_error_text, KeystoneError};
+pub use body::{body_prefix, read_body, BodyError, BODY_LIMIT};
+pub use error::{http_error_text, status_error_text, transport_error_text, KeystoneError};
 pub use password::{PasswordAuth, PASSWORD_PLUGIN_ARGS};
 
 /// `tacker.common.utils.get_auth_url_v3`: the URL as is when it matches `.+v3/?$`, else with
@@ -132,11 +134,21 @@ pub async fn authenticate(
         .and_then(|v| v.to_str().ok())
         .map(SecretString::from)
         .ok_or(KeystoneError::NoSubjectToken)?;
-    let text = resp
-        .text()
-        .await
-        .map_err(|e| KeystoneError::Transport(transport_error_text(&tokens_url, &e)))?;
-    let value: Value = serde_json::from_str(&text)
+    let text = match read_body(resp, BODY_LIMIT).await {
+        Ok(bytes) => bytes,
+        Err(BodyError::Transport(e)) => {
+            return Err(KeystoneError::Transport(transport_error_text(
+                &tokens_url,
+                &e,
+            )))
+        }
+        Err(e) => {
+            return Err(KeystoneError::BadResponse(format!(
+                "Keystone token response: {e}"
+            )))
+        }
+    };
+    let value: Value = serde_json::from_slice(&text)
         .map_err(|e| KeystoneError::BadResponse(format!("Keystone token response: {e}")))?;
     if value.get("token").is_none() {
         return Err(KeystoneError::BadResponse(
@@ -183,9 +195,10 @@ pub async fn get_json(
             message: http_error_text(resp).await,
         });
     }
-    resp.json()
+    let body = read_body(resp, BODY_LIMIT)
         .await
-        .map_err(|e| KeystoneError::BadResponse(format!("{what}: {e}")))
+        .map_err(|e| KeystoneError::BadResponse(format!("{what}: {e}")))?;
+    serde_json::from_slice(&body).map_err(|e| KeystoneError::BadResponse(format!("{what}: {e}")))
 }
 
 #[cfg(test)]

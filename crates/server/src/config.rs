@@ -460,6 +460,11 @@ pub struct K8sVimOptions {
     pub use_barbican: bool,
 }
 
+/// `[vim_endpoints]` (this server's own group; Tacker has none): the addresses VIM endpoints
+/// may have. `allowed_networks` (list of IP networks, default empty: all not denied),
+/// `denied_networks` (list, default `169.254.0.0/16, fe80::/10`).
+pub type VimEndpointsOptions = tacker_vim::drivers::EndpointPolicy;
+
 /// The whole configuration of one server process. `Debug` redacts every secret (each typed
 /// struct does).
 #[derive(Clone, Debug)]
@@ -468,6 +473,7 @@ pub struct ServerConfig {
     pub database: DatabaseOptions,
     pub vim_keys: VimKeysOptions,
     pub k8s_vim: K8sVimOptions,
+    pub vim_endpoints: VimEndpointsOptions,
     /// `[ext_oauth2_auth]` as the `external_oauth2_token` filter reads it; the options of a
     /// paste `[filter:...]` section override it when the pipeline is built
     /// ([`ExtOAuth2Options::with_paste`]).
@@ -600,6 +606,13 @@ impl ServerConfig {
         };
         k8s.warn_unknown(&[], &mut warnings);
 
+        let ve = Reader::new(substitute(&raw, "vim_endpoints")?);
+        let vim_endpoints = VimEndpointsOptions {
+            allowed: ve.networks("allowed_networks", &[])?,
+            denied: ve.networks("denied_networks", &tacker_vim::drivers::DEFAULT_DENIED)?,
+        };
+        ve.warn_unknown(&[], &mut warnings);
+
         // The groups other crates consume are converted by those crates' own option types,
         // once, here: a bad value stops start-up whether or not the pipeline or a driver
         // would have read it.
@@ -614,6 +627,7 @@ impl ServerConfig {
                 database,
                 vim_keys,
                 k8s_vim,
+                vim_endpoints,
                 ext_oauth2_auth,
                 service_auth,
                 key_manager,
@@ -666,6 +680,30 @@ impl Reader {
             path: PathBuf::from(v),
             at: self.section.describe(key, v),
         })
+    }
+
+    /// A list of IP networks (oslo `ListOpt`: comma-separated, blanks dropped); an address
+    /// without a prefix is that one address.
+    fn networks(
+        &self,
+        key: &str,
+        default: &[&str],
+    ) -> Result<Vec<tacker_vim::drivers::IpNetwork>, ConfigError> {
+        self.used.borrow_mut().push(key.to_owned());
+        let Some(v) = self.raw(key) else {
+            return Ok(default
+                .iter()
+                .map(|n| n.parse().expect("the default networks parse"))
+                .collect());
+        };
+        v.split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|item| {
+                item.parse()
+                    .map_err(|reason: String| self.bad(key, v, &reason))
+            })
+            .collect()
     }
 
     /// oslo `BoolOpt` ([`Section::bool`]).
@@ -938,22 +976,47 @@ fn shown_value(key: &str, value: &str) -> String {
     }
 }
 
-/// `scheme://user:***@host/db` for logs and `Debug`.
+/// `scheme://user:***@host/db` for logs, errors and `Debug`. The user information ends at the
+/// last `@` (a password may hold `/`, `?`, `#` or `@` unescaped, and is still hidden; an `@`
+/// later in the URL only hides more), and a password given as a query option
+/// (`?password=...`, also `passwd`, `pwd`) is hidden too.
 pub fn redact_url(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_owned();
     };
-    let (authority, path) = match rest.find('/') {
-        Some(i) => rest.split_at(i),
-        None => (rest, ""),
+    let (userinfo, after) = match rest.rsplit_once('@') {
+        Some((userinfo, after)) => (Some(userinfo), after),
+        None => (None, rest),
     };
-    match authority.rsplit_once('@') {
-        Some((userinfo, host)) => {
-            let user = userinfo.split(':').next().unwrap_or("");
-            format!("{scheme}://{user}:***@{host}{path}")
+    let (location, query) = match after.split_once('?') {
+        Some((location, query)) => (location, Some(query)),
+        None => (after, None),
+    };
+    let mut shown = format!("{scheme}://");
+    if let Some(userinfo) = userinfo {
+        match userinfo.split_once(':') {
+            Some((user, _)) => shown.push_str(&format!("{user}:***@")),
+            None => shown.push_str(&format!("{userinfo}@")),
         }
-        None => url.to_owned(),
     }
+    shown.push_str(location);
+    if let Some(query) = query {
+        let pairs: Vec<String> = query
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((key, _))
+                    if ["password", "passwd", "pwd"]
+                        .contains(&key.to_ascii_lowercase().as_str()) =>
+                {
+                    format!("{key}=***")
+                }
+                _ => pair.to_owned(),
+            })
+            .collect();
+        shown.push('?');
+        shown.push_str(&pairs.join("&"));
+    }
+    shown
 }
 
 #[cfg(test)]
@@ -1012,6 +1075,31 @@ mod tests {
             "postgresql://tacker:***@db:5432/tacker"
         );
         assert_eq!(redact_url("sqlite:///tacker.db"), "sqlite:///tacker.db");
+        // Every form a password can take in an oslo.db URL.
+        for (url, shown) in [
+            (
+                "postgresql://tacker:pa/ss@db/tacker",
+                "postgresql://tacker:***@db/tacker",
+            ),
+            (
+                "mysql+pymysql://tacker:p@ss?w#rd/x@db:3306/tacker?charset=utf8",
+                "mysql+pymysql://tacker:***@db:3306/tacker?charset=utf8",
+            ),
+            (
+                "postgresql://db/tacker?user=tacker&password=s3cret&sslmode=disable",
+                "postgresql://db/tacker?user=tacker&password=***&sslmode=disable",
+            ),
+            (
+                "mysql://tacker@db/tacker?PASSWD=s3cret",
+                "mysql://tacker@db/tacker?PASSWD=***",
+            ),
+            (
+                "mysql://db/tacker?unix_socket=/run/a@b",
+                "mysql://db/tacker?unix_socket=/run/a@b",
+            ),
+        ] {
+            assert_eq!(redact_url(url), shown, "{url}");
+        }
         let db = DatabaseOptions {
             connection: "postgresql://u:s3cret@h/d".into(),
             pool: PoolOptions::default(),

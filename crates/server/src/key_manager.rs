@@ -5,9 +5,13 @@
 use async_trait::async_trait;
 use secrecy::SecretString;
 use tacker_outbound::{BarbicanClient, BarbicanError};
+use tacker_vim::vault::StagedKey;
 use tacker_vim::{KeyManager, KeyRef, VimError};
 
-/// VIM Fernet keys as Barbican opaque secrets (`key_type: barbican_key`, `secret_uuid`).
+/// VIM Fernet keys as Barbican opaque secrets (`key_type: barbican_key`, `secret_uuid`). A
+/// new secret is a new uuid, so storing one never touches the VIM's current secret: it is
+/// current as soon as the row naming it commits (`activate` has nothing to do), a failed
+/// write deletes it (`discard`), and the API deletes the old one after the commit.
 #[derive(Clone, Debug)]
 pub struct BarbicanKeys(pub BarbicanClient);
 
@@ -30,14 +34,18 @@ fn uuid_of(key_ref: &KeyRef) -> Result<&str, VimError> {
 
 #[async_trait]
 impl KeyManager for BarbicanKeys {
-    async fn store(&self, vim_id: &str, key: &SecretString) -> Result<KeyRef, VimError> {
+    async fn store(&self, vim_id: &str, key: &SecretString) -> Result<StagedKey, VimError> {
         let secret_uuid = self
             .0
             .store_secret(key)
             .await
             .map_err(|e| key_manager_error(vim_id, e))?;
         tracing::info!(vim_id, secret_uuid, "stored the VIM key in Barbican");
-        Ok(KeyRef::Barbican { secret_uuid })
+        Ok(StagedKey {
+            vim_id: vim_id.to_owned(),
+            key_ref: KeyRef::Barbican { secret_uuid },
+            staging: None,
+        })
     }
 
     async fn load(&self, vim_id: &str, key_ref: &KeyRef) -> Result<SecretString, VimError> {

@@ -24,6 +24,7 @@ impl AppState {
     /// Open the database named by `[database] connection` (migrations run) and set up the
     /// VIM drivers with file-based Fernet keys under `[vim_keys] openstack`.
     pub async fn open(config: Arc<ServerConfig>) -> Result<Self, StartupError> {
+        let started = std::time::SystemTime::now();
         let store = tacker_vim::connect_with(&config.database.connection, &config.database.pool)
             .await
             .map_err(|source| StartupError::Store {
@@ -39,6 +40,7 @@ impl AppState {
             fernet_key_dir: config.vim_keys.openstack.clone(),
             openstack_use_barbican: config.vim_keys.use_barbican,
             k8s_use_barbican: config.k8s_vim.use_barbican,
+            endpoints: config.vim_endpoints.clone(),
         };
         let file_keys = FileKeyManager::new(config.vim_keys.openstack.clone());
         // As upstream's driver start-up: the key directory exists (0700) before the first VIM.
@@ -61,6 +63,17 @@ impl AppState {
         } else {
             None
         };
+        // A crash may have left staged or orphan key files behind: settle those written
+        // before this start (newer ones belong to a running server sharing the directory).
+        match file_keys.sweep(store.as_ref(), started).await {
+            Ok(swept) if swept != Default::default() => tracing::info!(
+                promoted = swept.promoted,
+                removed = swept.removed,
+                "VIM key directory settled after an interrupted run"
+            ),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "could not settle the VIM key directory"),
+        }
         let drivers = registry(&driver_cfg, Arc::new(file_keys), barbican);
         Ok(Self {
             vims: VimState::new(store, drivers),

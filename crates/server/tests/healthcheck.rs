@@ -56,7 +56,7 @@ impl VimStore for Down {
     async fn list(&self, _: &Scope, _: &[VimFilter]) -> Result<Vec<Vim>, VimError> {
         self.fail().await
     }
-    async fn update(&self, _: &Vim) -> Result<(), VimError> {
+    async fn update(&self, _: &Vim, _: &Vim) -> Result<(), VimError> {
         self.fail().await
     }
     async fn soft_delete(&self, _: &str, _: NaiveDateTime) -> Result<(), VimError> {

@@ -200,3 +200,30 @@ fn bad_config_value_exits_with_a_message_naming_it() {
         "nothing is created before the config is valid"
     );
 }
+
+/// A database that cannot be reached stops start-up naming the URL, with its password hidden
+/// in every form it can take (one with `/` in it, one as a query option).
+#[test]
+fn database_errors_never_show_the_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    for url in [
+        format!("postgresql://tacker:pa/ss-W0rd@127.0.0.1:{port}/tacker"),
+        format!("postgresql://127.0.0.1:{port}/tacker?user=tacker&password=pa/ss-W0rd"),
+    ] {
+        let conf = dir.path().join("db.conf");
+        std::fs::write(&conf, format!("[database]\nconnection = {url}\n")).unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_tacker-server"))
+            .arg("--config-file")
+            .arg(etc("tacker.conf"))
+            .arg("--config-file")
+            .arg(&conf)
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(&format!("127.0.0.1:{port}")), "{stderr}");
+        assert!(!stderr.contains("W0rd"), "{stderr}");
+    }
+}

@@ -55,6 +55,43 @@ fn defaults_match_tacker() {
     );
     assert!(!c.vim_keys.use_barbican);
     assert!(c.k8s_vim.use_barbican);
+    assert_eq!(
+        c.vim_endpoints,
+        tacker_vim::drivers::EndpointPolicy::default()
+    );
+}
+
+/// `[vim_endpoints]`: lists of networks; the default denies link-local only.
+#[test]
+fn vim_endpoint_networks_are_read_as_lists() {
+    let d = Dir::new();
+    let f = d.write(
+        "tacker.conf",
+        &format!(
+            "{DB}[vim_endpoints]\nallowed_networks = 10.0.0.0/8, 2001:db8::/32,\n\
+             denied_networks = 10.1.0.0/16\n"
+        ),
+    );
+    let (c, warnings) = load(&[ConfigSource::File(f)]).unwrap();
+    assert!(warnings.is_empty(), "{warnings:?}");
+    let p = &c.vim_endpoints;
+    let shown = |nets: &[tacker_vim::drivers::IpNetwork]| {
+        nets.iter().map(|n| n.to_string()).collect::<Vec<_>>()
+    };
+    assert_eq!(shown(&p.allowed), ["10.0.0.0/8", "2001:db8::/32"]);
+    assert_eq!(shown(&p.denied), ["10.1.0.0/16"]);
+    assert!(p.check("10.2.0.1".parse().unwrap()).is_ok());
+    assert!(p.check("10.1.0.1".parse().unwrap()).is_err());
+    // An empty value clears the default denial.
+    let f = d.write(
+        "open.conf",
+        &format!("{DB}[vim_endpoints]\ndenied_networks =\n"),
+    );
+    let (c, _) = load(&[ConfigSource::File(f)]).unwrap();
+    assert!(c
+        .vim_endpoints
+        .check("169.254.169.254".parse().unwrap())
+        .is_ok());
 }
 
 #[test]
@@ -139,6 +176,14 @@ fn bad_values_name_file_section_option_and_value() {
     expect_bad(
         "[k8s_vim]\nuse_barbican = 2",
         "[k8s_vim] use_barbican = \"2\": ",
+    );
+    expect_bad(
+        "[vim_endpoints]\ndenied_networks = 169.254.0.0/16, metadata",
+        "[vim_endpoints] denied_networks = \"169.254.0.0/16, metadata\": \"metadata\" is not an IP network",
+    );
+    expect_bad(
+        "[vim_endpoints]\nallowed_networks = 10.0.0.0/40",
+        "[vim_endpoints] allowed_networks = \"10.0.0.0/40\": \"10.0.0.0/40\": the prefix length must be 0 to 32",
     );
     expect_bad(
         "[DEFAULT]\napi_paste_config = nowhere.ini",

@@ -85,6 +85,7 @@ async fn app(barbican: &BarbicanServer, authz: &AuthzServer, pki: &TestPki) -> A
         fernet_key_dir: keys.path().to_owned(),
         openstack_use_barbican: true,
         k8s_use_barbican: true,
+        endpoints: Default::default(),
     };
     let drivers = registry(
         &cfg,

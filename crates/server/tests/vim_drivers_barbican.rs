@@ -79,6 +79,7 @@ async fn peers() -> Peers {
         fernet_key_dir: keys.path().to_owned(),
         openstack_use_barbican: true,
         k8s_use_barbican: true,
+        endpoints: Default::default(),
     };
     let drivers = registry(
         &cfg,

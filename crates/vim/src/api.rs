@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, MethodRouter};
 use axum::Router;
 use chrono::NaiveDateTime;
+use secrecy::ExposeSecret;
 use serde_json::{json, Map, Value};
 use tacker_common::clock::{Clock, SystemClock};
 use tacker_common::webob::{without_allow_header, WebObError};
@@ -21,6 +22,7 @@ use crate::drivers::{DriverRegistry, VimDriver};
 use crate::model::{deep_update, Vim};
 use crate::policy::{allowed, scope, Action};
 use crate::store::{VimFilter, VimStore};
+use crate::vault::{stored_secrets, KeyRef, StagedKey};
 use crate::view::vim_view;
 use crate::VimError;
 
@@ -30,6 +32,30 @@ pub struct VimState {
     store: Arc<dyn VimStore>,
     drivers: Arc<DriverRegistry>,
     clock: Arc<dyn Clock>,
+    turns: Arc<VimTurns>,
+}
+
+/// Updates and deletes of one VIM take turns within this process, from reading the row to
+/// making the new key current: the stored ciphertext and the VIM's key change together, and
+/// a second writer starts from the first one's result. Across processes the store's
+/// credential check ([`VimStore::update`]) refuses a writer that started from a stale row.
+/// A fixed set of async locks; a VIM id is hashed onto one (VIMs sharing a lock only wait
+/// for each other's writes).
+struct VimTurns([tokio::sync::Mutex<()>; VIM_TURNS]);
+
+const VIM_TURNS: usize = 64;
+
+impl VimTurns {
+    fn new() -> Self {
+        Self(std::array::from_fn(|_| tokio::sync::Mutex::new(())))
+    }
+
+    fn of(&self, vim_id: &str) -> &tokio::sync::Mutex<()> {
+        use std::hash::{DefaultHasher, Hash, Hasher};
+        let mut hasher = DefaultHasher::new();
+        vim_id.hash(&mut hasher);
+        &self.0[(hasher.finish() % VIM_TURNS as u64) as usize]
+    }
 }
 
 impl VimState {
@@ -38,6 +64,7 @@ impl VimState {
             store,
             drivers: Arc::new(drivers),
             clock: Arc::new(SystemClock),
+            turns: Arc::new(VimTurns::new()),
         }
     }
 
@@ -232,10 +259,26 @@ async fn do_show(
     Ok(PyJson(json!({ "vim": vim_view(&vim, fields.as_deref()) })).into_response())
 }
 
-/// Remove a key that `register` created, when a later step failed; the original error wins.
-async fn discard_new_key(driver: &dyn VimDriver, vim: &Vim) {
-    if let Err(e) = driver.delete_vim_auth(vim).await {
-        tracing::warn!(vim_id = %vim.id, error = %e, "failed to delete the VIM key created for a failed request");
+/// Write the row with `write`, then make the key `register` stored current; when the write
+/// fails the new key is removed and the VIM's old key (if any) is untouched. A key that cannot
+/// be made current after the commit is reported (500); the start-up sweep completes it.
+async fn commit_with_key<F>(
+    driver: &dyn VimDriver,
+    staged: Option<&StagedKey>,
+    write: F,
+) -> Result<(), VimError>
+where
+    F: std::future::Future<Output = Result<(), VimError>>,
+{
+    if let Err(e) = write.await {
+        if let Some(staged) = staged {
+            driver.discard_key(staged).await;
+        }
+        return Err(e);
+    }
+    match staged {
+        Some(staged) => driver.activate_key(staged).await,
+        None => Ok(()),
     }
 }
 
@@ -281,14 +324,13 @@ async fn do_create(
         auth_cred: req.auth_cred,
         password: None,
     };
-    // A failed registration stores no key (the driver stores it last); a failure after it
-    // deletes the new key, so neither a key nor a row is left behind (upstream: one try
-    // block around register + insert with `delete_vim_auth` in the handler).
-    driver.register(&mut vim).await?;
-    if let Err(e) = state.store.create(&vim).await {
-        discard_new_key(driver.as_ref(), &vim).await;
-        return Err(e);
-    }
+    // A failed registration stores no key (the driver stores it last); a failed insert
+    // removes the new key, so neither a key nor a row is left behind (upstream: one try
+    // block around register + insert with `delete_vim_auth` in the handler). The key
+    // becomes current only once the row exists: a crash in between leaves a staged key
+    // the start-up sweep removes or completes.
+    let staged = driver.register(&mut vim).await?;
+    commit_with_key(driver.as_ref(), Some(&staged), state.store.create(&vim)).await?;
     // The response shows the in-memory object (created_at with microseconds), as upstream.
     Ok((
         StatusCode::CREATED,
@@ -346,6 +388,42 @@ fn rewrite_auth_cred(cred: &mut Map<String, Value>, sent: &Map<String, Value>) {
     }
 }
 
+/// The credentials an update registers, in plaintext: the stored `auth_cred` (and password)
+/// merged with what the client sent (spec §2.10 step 6). The stored secrets are Fernet
+/// tokens; those the update keeps are decrypted with the VIM's current key before the merge
+/// result goes to the driver, which encrypts everything again with a new key. (Upstream
+/// merges the tokens themselves and encrypts them a second time.)
+async fn merged_auth_cred(
+    driver: &dyn VimDriver,
+    stored: &Vim,
+    sent: &Map<String, Value>,
+) -> Result<Map<String, Value>, VimError> {
+    let secrets = stored_secrets(stored);
+    let mut cred = stored.auth_cred.clone();
+    if let Some(pw) = stored.password.as_ref().filter(|p| !p.is_empty()) {
+        cred.insert("password".to_owned(), Value::String(pw.clone()));
+    }
+    deep_update(&mut cred, sent);
+    rewrite_auth_cred(&mut cred, sent);
+    let kept: Vec<(&str, String)> = secrets
+        .into_iter()
+        .filter(|(name, token)| {
+            !sent.contains_key(*name) && cred.get(*name).and_then(Value::as_str) == Some(token)
+        })
+        .collect();
+    if !kept.is_empty() {
+        let tokens: Vec<String> = kept.iter().map(|(_, token)| token.clone()).collect();
+        let plain = driver.decrypt(stored, &tokens).await?;
+        for ((name, _), value) in kept.iter().zip(plain) {
+            cred.insert(
+                (*name).to_owned(),
+                Value::String(value.expose_secret().to_owned()),
+            );
+        }
+    }
+    Ok(cred)
+}
+
 async fn do_update(
     state: &VimState,
     ctx: &RequestContext,
@@ -353,6 +431,7 @@ async fn do_update(
     raw: &[u8],
 ) -> Result<Response, VimError> {
     let req = prepare_update(ctx, parse_body(raw)?, raw)?;
+    let _turn = state.turns.of(id).lock().await;
     let stored = fetch(state, ctx, id, Action::Update).await?;
     if state.store.in_use(id, &scope(ctx)).await? {
         return Err(VimError::VimInUse(id.to_owned()));
@@ -377,31 +456,31 @@ async fn do_update(
     if let Some(extra) = &req.extra {
         deep_update(&mut vim.extra, extra);
     }
-    let reregistered = if let Some(sent) = &req.auth_cred {
-        // The unmasked stored object carries the (encrypted) password inside auth_cred.
-        let mut cred = vim.auth_cred.clone();
-        if let Some(pw) = vim.password.take().filter(|p| !p.is_empty()) {
-            cred.insert("password".to_owned(), Value::String(pw));
+    let staged = match &req.auth_cred {
+        Some(sent) => {
+            vim.auth_cred = merged_auth_cred(driver.as_ref(), &stored, sent).await?;
+            vim.password = None;
+            Some(driver.register(&mut vim).await?)
         }
-        deep_update(&mut cred, sent);
-        rewrite_auth_cred(&mut cred, sent);
-        vim.auth_cred = cred;
-        driver.register(&mut vim).await?;
-        true
-    } else {
-        false
+        None => None,
     };
     vim.updated_at = Some(state.now());
-    if let Err(e) = state.store.update(&vim).await {
-        if reregistered {
-            discard_new_key(driver.as_ref(), &vim).await;
-        }
-        return Err(e);
-    }
-    // The old Barbican secret is no longer used; a per-VIM key file was replaced in place.
-    if reregistered && stored.auth_cred.get("key_type") == Some(&Value::from("barbican_key")) {
-        if let Err(e) = driver.delete_vim_auth(&stored).await {
-            tracing::warn!(vim_id = %id, error = %e, "failed to delete the old VIM key");
+    commit_with_key(
+        driver.as_ref(),
+        staged.as_ref(),
+        state.store.update(&vim, &stored),
+    )
+    .await?;
+    // The old key is no longer used. A key file was replaced by the new one when it was
+    // made current; any other old key (a Barbican secret, or a file after a switch to
+    // Barbican) is deleted now, after the commit, as upstream deletes the old secret.
+    if let Some(staged) = &staged {
+        let old = KeyRef::from_auth_cred(&stored.auth_cred);
+        let replaced = old == Some(KeyRef::FernetFile) && staged.key_ref == KeyRef::FernetFile;
+        if old.is_some() && !replaced {
+            if let Err(e) = driver.delete_vim_auth(&stored).await {
+                tracing::warn!(vim_id = %id, error = %e, "failed to delete the old VIM key");
+            }
         }
     }
     Ok(PyJson(json!({ "vim": vim_view(&vim, None) })).into_response())
@@ -419,6 +498,7 @@ async fn do_delete(
             "Request body is not allowed for DELETE".to_owned(),
         ));
     }
+    let _turn = state.turns.of(id).lock().await;
     let vim = fetch(state, ctx, id, Action::Delete).await?;
     if state.store.in_use(id, &scope(ctx)).await? {
         return Err(VimError::VimInUse(id.to_owned()));

@@ -27,6 +27,11 @@ pub enum VimError {
     /// `VimDefaultDuplicateException` → 409 (upstream 500; deliberate fix).
     #[error("Default VIM already exists {0}.")]
     VimDefaultDuplicate(String),
+    /// Another request changed the VIM's credentials between this update's read and its
+    /// write (a concurrent update on another server process) → 409 `Conflict`. Upstream
+    /// has no such check (the last writer wins, with a key that may not match).
+    #[error("VIM {0} was updated by another request at the same time; retry the update")]
+    UpdateConflict(String),
     /// `VimInUseException` → 500 (as upstream).
     #[error("VIM {0} is still in use by VNF")]
     VimInUse(String),
@@ -76,6 +81,7 @@ impl VimError {
             VimError::DuplicateEntity => "DuplicateEntity",
             VimError::VimNotFound(_) => "VimNotFoundException",
             VimError::VimDefaultDuplicate(_) => "VimDefaultDuplicateException",
+            VimError::UpdateConflict(_) => "Conflict",
             VimError::VimInUse(_) => "VimInUseException",
             VimError::VimUnauthorized(_) => "VimUnauthorizedException",
             VimError::VimConnection(_) => "VimConnectionException",
@@ -94,7 +100,9 @@ impl VimError {
             VimError::BadRequest(_) | VimError::MalformedRequestBody | VimError::BadBody(_) => {
                 StatusCode::BAD_REQUEST
             }
-            VimError::DuplicateEntity | VimError::VimDefaultDuplicate(_) => StatusCode::CONFLICT,
+            VimError::DuplicateEntity
+            | VimError::VimDefaultDuplicate(_)
+            | VimError::UpdateConflict(_) => StatusCode::CONFLICT,
             VimError::VimNotFound(_) | VimError::HttpNotFound => StatusCode::NOT_FOUND,
             VimError::PolicyNotAuthorized(_) => StatusCode::FORBIDDEN,
             VimError::VimInUse(_)

@@ -338,19 +338,9 @@ async fn test_register_vim_invalid_auth() {
     let mut vim = k8s_vim(&server.uri(), json!({"bearer_token": "bad"}));
     let err = setup.register(&mut vim).await.unwrap_err();
     assert_eq!(err.type_name(), "VimUnauthorizedException");
-    let text = err.to_string();
-    assert!(
-        text.starts_with("(401)\nReason: Unauthorized\nHTTP response headers: HTTPHeaderDict({"),
-        "{text}"
-    );
-    assert!(
-        text.contains("'Content-Type': 'application/json'"),
-        "{text}"
-    );
-    assert!(
-        text.ends_with("HTTP response body: {\"kind\":\"Status\",\"code\":401}\n"),
-        "{text}"
-    );
+    // Upstream goes on with "HTTP response headers: HTTPHeaderDict({...})" and "HTTP
+    // response body: ..."; what the endpoint answered is not echoed here (api-ref/compat.md).
+    assert_eq!(err.to_string(), "(401)\nReason: Unauthorized\n");
     assert_eq!(setup.barbican.len(), 0);
 }
 
@@ -471,7 +461,8 @@ async fn test_register_k8s_vim_oidc_refused() {
     assert_eq!(err.type_name(), "VimUnauthorizedException");
     assert_eq!(
         err.to_string(),
-        "OIDC authentication and authorization failed. Detail: response code: 401, body: {\"error\":\"invalid_grant\"}"
+        // Upstream appends ", body: <the answer>".
+        "OIDC authentication and authorization failed. Detail: response code: 401"
     );
     assert_eq!(setup.barbican.len(), 0);
 }

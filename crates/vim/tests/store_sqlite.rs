@@ -50,3 +50,21 @@ async fn connect_absolute_path_creates_the_file_and_reopens_it() {
 async fn connect_rejects_unknown_schemes() {
     assert!(connect("oracle+cx_oracle://u:p@h/tacker").await.is_err());
 }
+
+/// The database holds the VIMs' encrypted credentials: a new file and its WAL are 0600,
+/// whatever the umask.
+#[tokio::test]
+async fn a_new_database_file_is_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("private.db");
+    let store = connect(&format!("sqlite:///{}", path.display()))
+        .await
+        .unwrap();
+    store.create(&vim("t1", "a", false)).await.unwrap();
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&path), 0o600);
+    let wal = dir.path().join("private.db-wal");
+    assert!(wal.exists());
+    assert_eq!(mode(&wal), 0o600);
+}

@@ -3,9 +3,12 @@
 //! (keystoneauth1's are in `tacker-keystone`), since those texts reach API clients as the
 //! `VimConnectionException` / `VimUnauthorizedException` message.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::Response;
+
+use super::endpoints::{EndpointPolicy, PolicyResolver};
 
 use tacker_common::py::{error_chain, is_tls_failure, py_str_repr};
 
@@ -25,9 +28,21 @@ pub(crate) enum Tls {
     OnlyRoots(Vec<reqwest::Certificate>),
 }
 
-pub(crate) fn client(tls: Tls, timeout: Duration) -> Result<reqwest::Client, reqwest::Error> {
+/// How much of an error answer's body a debug log line shows.
+const LOGGED_BODY: usize = 1024;
+
+/// A client for one registration's calls. Redirects are never followed (upstream follows up
+/// to 10, with the credentials): the caller chose the URL, not where it points on to. Host
+/// names resolve only to addresses `[vim_endpoints]` allows.
+pub(crate) fn client(
+    tls: Tls,
+    timeout: Duration,
+    endpoints: &Arc<EndpointPolicy>,
+) -> Result<reqwest::Client, reqwest::Error> {
     let builder = reqwest::Client::builder()
         .use_rustls_tls()
+        .redirect(reqwest::redirect::Policy::none())
+        .dns_resolver(Arc::new(PolicyResolver(endpoints.clone())))
         .connect_timeout(CONNECT_TIMEOUT)
         .timeout(timeout);
     let builder = match tls {
@@ -42,41 +57,50 @@ pub(crate) fn client(tls: Tls, timeout: Duration) -> Result<reqwest::Client, req
     builder.build()
 }
 
-/// `str(kubernetes.client.exceptions.ApiException)` for an HTTP error answer:
-/// `"(<status>)\nReason: <reason>\nHTTP response headers: HTTPHeaderDict({...})\nHTTP
-/// response body: <body>\n"`.
+/// `str(kubernetes.client.exceptions.ApiException)` for an HTTP error answer, without what the
+/// answer carried: `"(<status>)\nReason: <reason>\n"`. Upstream goes on with `HTTP response
+/// headers: HTTPHeaderDict({...})` and `HTTP response body: ...`, which would hand anything a
+/// chosen URL answers back to the API client; here those go to the debug log (the body
+/// truncated).
 pub(crate) async fn k8s_api_exception(resp: Response) -> String {
+    let status = resp.status();
+    log_error_answer(resp).await;
+    format!(
+        "({})\nReason: {}\n",
+        status.as_u16(),
+        status.canonical_reason().unwrap_or("")
+    )
+}
+
+/// Log an error answer of a VIM endpoint at debug: status, headers (sensitive ones hidden)
+/// and the start of the body.
+pub(crate) async fn log_error_answer(resp: Response) {
+    if !tracing::enabled!(tracing::Level::DEBUG) {
+        return;
+    }
+    let url = resp.url().clone();
     let status = resp.status();
     let headers = resp
         .headers()
         .iter()
         .map(|(name, value)| {
-            format!(
-                "{}: {}",
-                py_str_repr(&title_case(name.as_str())),
-                py_str_repr(&String::from_utf8_lossy(value.as_bytes()))
-            )
+            let shown = if value.is_sensitive() || name == reqwest::header::SET_COOKIE {
+                "***".into()
+            } else {
+                String::from_utf8_lossy(value.as_bytes())
+            };
+            format!("{}: {shown}", title_case(name.as_str()))
         })
-        .collect::<Vec<_>>();
-    let body = resp.bytes().await.unwrap_or_default();
-    let mut text = format!(
-        "({})\nReason: {}\n",
-        status.as_u16(),
-        status.canonical_reason().unwrap_or("")
+        .collect::<Vec<_>>()
+        .join(", ");
+    let body = tacker_keystone::body_prefix(resp, LOGGED_BODY).await;
+    tracing::debug!(
+        %url,
+        status = status.as_u16(),
+        headers,
+        body = %String::from_utf8_lossy(&body),
+        "VIM endpoint error answer (body truncated to {LOGGED_BODY} bytes)"
     );
-    if !headers.is_empty() {
-        text.push_str(&format!(
-            "HTTP response headers: HTTPHeaderDict({{{}}})\n",
-            headers.join(", ")
-        ));
-    }
-    if !body.is_empty() {
-        text.push_str(&format!(
-            "HTTP response body: {}\n",
-            String::from_utf8_lossy(&body)
-        ));
-    }
-    text
 }
 
 /// urllib3's `MaxRetryError` text, which the `kubernetes` client lets through when a request
@@ -105,6 +129,23 @@ pub(crate) fn k8s_transport_error(url: &reqwest::Url, err: &reqwest::Error) -> S
         py_str_repr(url.host_str().unwrap_or("")),
         url.port_or_known_default().unwrap_or(0),
         url.path()
+    )
+}
+
+/// The urllib3 text of a connection never attempted because `[vim_endpoints]` refuses the
+/// address: the shape of a failed connection, with the reason.
+pub(crate) fn k8s_refused(url: &reqwest::Url, reason: &str) -> String {
+    let pool = if url.scheme() == "https" {
+        "HTTPSConnectionPool"
+    } else {
+        "HTTPConnectionPool"
+    };
+    format!(
+        "{pool}(host={}, port={}): Max retries exceeded with url: {} (Caused by NewConnectionError({}))",
+        py_str_repr(url.host_str().unwrap_or("")),
+        url.port_or_known_default().unwrap_or(0),
+        url.path(),
+        py_str_repr(&format!("Failed to establish a new connection: {reason}"))
     )
 }
 

@@ -4,7 +4,9 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use crate::vault::{FernetKey, KeyManager, KeyRef};
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::vault::{FernetKey, KeyManager, KeyRef, StagedKey};
 use crate::VimError;
 
 /// One driver's view of the key managers: where new keys go (`use_barbican`), and how to
@@ -54,32 +56,93 @@ impl KeyStore {
         }
     }
 
-    /// Store a new key for `vim_id` and record where in `auth_cred` (`key_type`,
-    /// `secret_uuid`).
+    /// Store a new key for `vim_id` beside its current one and record where in `auth_cred`
+    /// (`key_type`, `secret_uuid`); it becomes current with [`activate`](Self::activate).
     pub(crate) async fn store(
         &self,
         vim_id: &str,
         key: &FernetKey,
         auth_cred: &mut Map<String, Value>,
-    ) -> Result<(), VimError> {
+    ) -> Result<StagedKey, VimError> {
         let manager = if self.use_barbican {
             self.barbican()?
         } else {
             &self.file
         };
-        let key_ref = manager
+        let staged = manager
             .store(vim_id, &key.to_base64())
             .await
             .inspect_err(|e| {
                 tracing::error!(vim_id, error = %e, "VIM key creation failed");
             })?;
-        key_ref.write_to(auth_cred);
+        staged.key_ref.write_to(auth_cred);
         tracing::debug!(
             vim_id,
-            key_type = key_ref.key_type(),
+            key_type = staged.key_ref.key_type(),
             "VIM auth successfully stored"
         );
-        Ok(())
+        Ok(staged)
+    }
+
+    fn manager_of(&self, key_ref: &KeyRef) -> Result<&Arc<dyn KeyManager>, VimError> {
+        match key_ref {
+            KeyRef::FernetFile => Ok(&self.file),
+            KeyRef::Barbican { .. } => self.barbican(),
+        }
+    }
+
+    /// Make a stored key current (the row using it has committed).
+    pub(crate) async fn activate(&self, staged: &StagedKey) -> Result<(), VimError> {
+        self.manager_of(&staged.key_ref)?.activate(staged).await
+    }
+
+    /// Remove a stored key that never became current; a failure is only logged (the
+    /// request's own error is what the caller reports).
+    pub(crate) async fn discard(&self, staged: &StagedKey) {
+        let result = match self.manager_of(&staged.key_ref) {
+            Ok(manager) => manager.discard(staged).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = result {
+            tracing::warn!(vim_id = %staged.vim_id, error = %e, "failed to delete the VIM key created for a failed request");
+        }
+    }
+
+    /// Decrypt `tokens` with the key recorded in `auth_cred` (`file_when_unmarked` as in
+    /// [`delete`](Self::delete)). A token the key does not open is
+    /// `VimKeyNotFoundException`, as a missing key is.
+    pub(crate) async fn decrypt(
+        &self,
+        vim_id: &str,
+        auth_cred: &Map<String, Value>,
+        file_when_unmarked: bool,
+        tokens: &[String],
+    ) -> Result<Vec<SecretString>, VimError> {
+        let key_ref = match KeyRef::from_auth_cred(auth_cred) {
+            Some(key_ref) => key_ref,
+            None if file_when_unmarked => KeyRef::FernetFile,
+            None => return Err(VimError::VimKeyNotFound(vim_id.to_owned())),
+        };
+        let text = self.manager_of(&key_ref)?.load(vim_id, &key_ref).await?;
+        let key = FernetKey::from_base64(text.expose_secret()).map_err(|_| {
+            tracing::error!(vim_id, "the VIM key is not a Fernet key");
+            VimError::VimKeyNotFound(vim_id.to_owned())
+        })?;
+        tokens
+            .iter()
+            .map(|token| {
+                let plain = key.decrypt(token).map_err(|_| {
+                    tracing::error!(
+                        vim_id,
+                        "a stored VIM secret does not decrypt with the VIM key"
+                    );
+                    VimError::VimKeyNotFound(vim_id.to_owned())
+                })?;
+                String::from_utf8(plain.expose_secret().to_vec())
+                    .map(SecretString::from)
+                    .map_err(|_| VimError::VimKeyNotFound(vim_id.to_owned()))
+            })
+            .collect()
     }
 
     /// Delete the key recorded in `auth_cred`. `file_when_unmarked`: what to do for an
@@ -97,10 +160,7 @@ impl KeyStore {
             None => return Ok(()),
         };
         tracing::debug!(vim_id, "Attempting to delete key for vim");
-        let manager = match key_ref {
-            KeyRef::FernetFile => &self.file,
-            KeyRef::Barbican { .. } => self.barbican()?,
-        };
+        let manager = self.manager_of(&key_ref)?;
         manager.delete(vim_id, &key_ref).await.inspect_err(|e| {
             tracing::error!(vim_id, error = %e, "VIM key deletion failed");
         })

@@ -10,11 +10,14 @@ use reqwest::header::HeaderValue;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{json, Map, Value};
 
+use std::sync::Arc;
+
+use super::endpoints::EndpointPolicy;
 use super::http::{self, Tls};
 use super::keys::KeyStore;
 use super::VimDriver;
 use crate::model::Vim;
-use crate::vault::FernetKey;
+use crate::vault::{FernetKey, StagedKey};
 use crate::VimError;
 use tacker_common::py::{error_chain, none_from_string, py_str, truthy};
 
@@ -24,17 +27,18 @@ const OIDC_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
 /// `type: kubernetes`.
 pub struct KubernetesDriver {
     keys: KeyStore,
+    endpoints: Arc<EndpointPolicy>,
 }
 
 impl KubernetesDriver {
-    pub(crate) fn new(keys: KeyStore) -> Self {
-        Self { keys }
+    pub(crate) fn new(keys: KeyStore, endpoints: Arc<EndpointPolicy>) -> Self {
+        Self { keys, endpoints }
     }
 }
 
 #[async_trait]
 impl VimDriver for KubernetesDriver {
-    async fn register(&self, vim: &mut Vim) -> Result<(), VimError> {
+    async fn register(&self, vim: &mut Vim) -> Result<StagedKey, VimError> {
         vim.auth_cred.shift_remove("key_type");
         vim.auth_cred.shift_remove("secret_uuid");
         check_extra_field(vim)?;
@@ -50,17 +54,31 @@ impl VimDriver for KubernetesDriver {
             vim.auth_cred.insert("password".to_owned(), Value::Null);
         }
 
-        let api = KubernetesApi::connect(&vim.auth_url, &vim.auth_cred).await?;
+        let api = KubernetesApi::connect(&vim.auth_url, &vim.auth_cred, &self.endpoints).await?;
         // authenticate_vim: only this first call's failure is "unauthorized".
         api.get_api_versions().await?;
         let namespaces = api.list_namespaces().await?;
         vim.placement_attr = Some(json!({ "regions": namespaces }));
 
-        encode_vim_auth(vim, &self.keys).await?;
+        let staged = encode_vim_auth(vim, &self.keys).await?;
         // A client-supplied id_token is used once and never stored.
         vim.auth_cred.shift_remove("id_token");
         tracing::debug!(vim_id = %vim.id, "VIM registration completed");
-        Ok(())
+        Ok(staged)
+    }
+
+    async fn activate_key(&self, key: &StagedKey) -> Result<(), VimError> {
+        self.keys.activate(key).await
+    }
+
+    async fn discard_key(&self, key: &StagedKey) {
+        self.keys.discard(key).await
+    }
+
+    async fn decrypt(&self, vim: &Vim, tokens: &[String]) -> Result<Vec<SecretString>, VimError> {
+        self.keys
+            .decrypt(&vim.id, &vim.auth_cred, false, tokens)
+            .await
     }
 
     async fn deregister(&self, vim: &Vim) -> Result<(), VimError> {
@@ -119,13 +137,18 @@ fn ca_roots(ca_cert: &str) -> Result<Vec<reqwest::Certificate>, VimError> {
 /// `kubernetes_utils.get_k8s_client` builds.
 struct KubernetesApi {
     client: reqwest::Client,
+    endpoints: Arc<EndpointPolicy>,
     base: String,
     /// Marked sensitive: never printed by `Debug` or traces.
     authorization: Option<HeaderValue>,
 }
 
 impl KubernetesApi {
-    async fn connect(auth_url: &str, cred: &Map<String, Value>) -> Result<Self, VimError> {
+    async fn connect(
+        auth_url: &str,
+        cred: &Map<String, Value>,
+        endpoints: &Arc<EndpointPolicy>,
+    ) -> Result<Self, VimError> {
         let unauthorized = |message: String| {
             tracing::error!("VIM Kubernetes authentication is wrong.");
             VimError::VimUnauthorized(message)
@@ -152,16 +175,16 @@ impl KubernetesApi {
                 "Kubernetes VIM has no ssl_ca_cert: its TLS certificate is not verified (as upstream)"
             );
         }
-        let client = http::client(tls()?, http::REQUEST_TIMEOUT)
+        let client = http::client(tls()?, http::REQUEST_TIMEOUT, endpoints)
             .map_err(|e| unauthorized(error_chain(&e)))?;
 
         let authorization = if cred.contains_key("oidc_token_url") {
             let id_token = match cred.get("id_token") {
                 Some(token) => SecretString::from(py_str(token)),
                 None => {
-                    let oidc_client = http::client(tls()?, OIDC_TIMEOUT)
+                    let oidc_client = http::client(tls()?, OIDC_TIMEOUT, endpoints)
                         .map_err(|e| unauthorized(error_chain(&e)))?;
-                    id_token_with_password_grant(&oidc_client, cred)
+                    id_token_with_password_grant(&oidc_client, endpoints, cred)
                         .await
                         .map_err(|detail| {
                             unauthorized(format!(
@@ -205,6 +228,7 @@ impl KubernetesApi {
             .transpose()?;
         Ok(Self {
             client,
+            endpoints: endpoints.clone(),
             base: auth_url.trim_end_matches('/').to_owned(),
             authorization,
         })
@@ -213,6 +237,12 @@ impl KubernetesApi {
     /// GET `<auth_url><path>`; a request that got no answer yields the urllib3-like text.
     async fn get(&self, path: &str) -> Result<reqwest::Response, String> {
         let url = format!("{}{path}", self.base);
+        if let Err(reason) = self.endpoints.check_url(&url) {
+            return Err(match reqwest::Url::parse(&url) {
+                Ok(parsed) => http::k8s_refused(&parsed, &reason),
+                Err(_) => reason,
+            });
+        }
         let mut request = self
             .client
             .get(&url)
@@ -253,9 +283,10 @@ impl KubernetesApi {
         if !resp.status().is_success() {
             return Err(VimError::Internal(http::k8s_api_exception(resp).await));
         }
-        let list: Value = resp
-            .json()
+        let body = tacker_keystone::read_body(resp, tacker_keystone::BODY_LIMIT)
             .await
+            .map_err(|e| VimError::Internal(format!("namespace list: {e}")))?;
+        let list: Value = serde_json::from_slice(&body)
             .map_err(|e| VimError::Internal(format!("namespace list: {e}")))?;
         let items = list.get("items").and_then(Value::as_array).ok_or_else(|| {
             VimError::Internal("Invalid value for `items`, must not be `None`".to_owned())
@@ -270,6 +301,7 @@ impl KubernetesApi {
 /// `oidc_utils.get_id_token_with_password_grant`; the error is the `Detail:` text.
 async fn id_token_with_password_grant(
     client: &reqwest::Client,
+    endpoints: &EndpointPolicy,
     cred: &Map<String, Value>,
 ) -> Result<SecretString, String> {
     let field = |k: &str| cred.get(k).filter(|v| truthy(v)).map(py_str);
@@ -281,6 +313,7 @@ async fn id_token_with_password_grant(
     ) else {
         return Err("token_endpoint, username, password, client_id can not be empty.".to_owned());
     };
+    endpoints.check_url(&token_url)?;
     let password = SecretString::from(password);
     // requests leaves out form fields whose value is None.
     let mut form: Vec<(&str, String)> = vec![
@@ -306,11 +339,18 @@ async fn id_token_with_password_grant(
         .and_then(|v| v.to_str().ok())
         .and_then(|ct| ct.split(';').next())
         .is_some_and(|essence| essence.trim().eq_ignore_ascii_case("application/json"));
-    let text = resp.text().await.map_err(|e| error_chain(&e))?;
     if status != reqwest::StatusCode::OK || !is_json {
-        return Err(format!("response code: {}, body: {text}", status.as_u16()));
+        // Upstream adds `, body: <the answer>`; the body is logged at debug instead.
+        http::log_error_answer(resp).await;
+        return Err(format!("response code: {}", status.as_u16()));
     }
-    let json: Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+    let body = tacker_keystone::read_body(resp, tacker_keystone::BODY_LIMIT)
+        .await
+        .map_err(|e| match e {
+            tacker_keystone::BodyError::Transport(e) => error_chain(&e),
+            too_large => too_large.to_string(),
+        })?;
+    let json: Value = serde_json::from_slice(&body).map_err(|e| e.to_string())?;
     match json.get("id_token") {
         Some(Value::String(token)) => Ok(SecretString::from(token.as_str())),
         _ => Err("the token response has no id_token".to_owned()),
@@ -318,7 +358,7 @@ async fn id_token_with_password_grant(
 }
 
 /// `encode_vim_auth`: one new key encrypts every secret present; the key is stored last.
-async fn encode_vim_auth(vim: &mut Vim, keys: &KeyStore) -> Result<(), VimError> {
+async fn encode_vim_auth(vim: &mut Vim, keys: &KeyStore) -> Result<StagedKey, VimError> {
     let key = FernetKey::generate();
     let encrypt = |name: &str, value: &Value| -> Result<Value, VimError> {
         match value {
@@ -346,11 +386,11 @@ async fn encode_vim_auth(vim: &mut Vim, keys: &KeyStore) -> Result<(), VimError>
         let token = Value::String(key.encrypt(ca.as_bytes()));
         cred.insert("ssl_ca_cert".to_owned(), token);
     }
-    keys.store(&vim.id, &key, cred).await?;
+    let staged = keys.store(&vim.id, &key, cred).await?;
     // The password lives in its own column (`vimauths.password`), as upstream's DB layer pops it.
     cred.shift_remove("password");
     vim.password = password.and_then(|p| p.as_str().map(str::to_owned));
-    Ok(())
+    Ok(staged)
 }
 
 #[cfg(test)]

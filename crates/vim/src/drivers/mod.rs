@@ -15,6 +15,7 @@
 //! assert!(drivers.contains_key("openstack") && drivers.contains_key("kubernetes"));
 //! ```
 
+mod endpoints;
 mod http;
 mod keys;
 mod kubernetes;
@@ -25,11 +26,13 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use secrecy::SecretString;
 
 use crate::model::Vim;
-use crate::vault::KeyManager;
+use crate::vault::{KeyManager, StagedKey};
 use crate::VimError;
 
+pub use endpoints::{EndpointPolicy, IpNetwork, DEFAULT_DENIED};
 pub use kubernetes::KubernetesDriver;
 pub use openstack::OpenStackDriver;
 
@@ -43,13 +46,29 @@ pub trait VimDriver: Send + Sync {
     /// `vim.password` is ignored) and leaves in stored form: `auth_cred` without `password`,
     /// the password's Fernet token in `vim.password` (`None` when there is none).
     ///
-    /// The key is stored as the very last step: when this fails, no new key exists.
-    async fn register(&self, vim: &mut Vim) -> Result<(), VimError>;
+    /// The key is stored as the very last step: when this fails, no new key exists. It is
+    /// stored beside the VIM's current key, which stays in place: the caller makes it
+    /// current with [`activate_key`](Self::activate_key) once the row has committed, or
+    /// removes it with [`discard_key`](Self::discard_key).
+    async fn register(&self, vim: &mut Vim) -> Result<StagedKey, VimError>;
+
+    /// Make the key `register` stored the VIM's current key.
+    async fn activate_key(&self, key: &StagedKey) -> Result<(), VimError>;
+
+    /// Remove the key `register` stored, when the row write failed (failures are logged).
+    async fn discard_key(&self, key: &StagedKey);
+
+    /// Decrypt Fernet tokens of the stored `vim` (see [`stored_secrets`]) with its current
+    /// key, in order.
+    ///
+    /// [`stored_secrets`]: crate::vault::stored_secrets
+    async fn decrypt(&self, vim: &Vim, tokens: &[String]) -> Result<Vec<SecretString>, VimError>;
 
     /// Remove the VIM's key (file or key-manager secret) when the VIM is deleted.
     async fn deregister(&self, vim: &Vim) -> Result<(), VimError>;
 
-    /// Remove a key created by `register` when a later step fails (no orphan key).
+    /// Remove the key recorded in `vim.auth_cred` (an old Barbican secret once the row no
+    /// longer uses it).
     async fn delete_vim_auth(&self, vim: &Vim) -> Result<(), VimError>;
 }
 
@@ -69,6 +88,8 @@ pub struct DriverConfig {
     /// keeps them in `fernet_key_dir` like OpenStack ones (upstream refuses with
     /// `VimEncryptKeyError`; a deliberate extension).
     pub k8s_use_barbican: bool,
+    /// `[vim_endpoints]`: the addresses VIM endpoints may have.
+    pub endpoints: EndpointPolicy,
 }
 
 impl Default for DriverConfig {
@@ -77,6 +98,7 @@ impl Default for DriverConfig {
             fernet_key_dir: PathBuf::from("/etc/tacker/vim/fernet_keys"),
             openstack_use_barbican: false,
             k8s_use_barbican: true,
+            endpoints: EndpointPolicy::default(),
         }
     }
 }
@@ -105,14 +127,15 @@ pub fn registry(
         cfg.k8s_use_barbican,
         "[k8s_vim] use_barbican",
     );
+    let endpoints = Arc::new(cfg.endpoints.clone());
     let mut drivers: DriverRegistry = HashMap::new();
     drivers.insert(
         "openstack".to_owned(),
-        Arc::new(OpenStackDriver::new(openstack)),
+        Arc::new(OpenStackDriver::new(openstack, endpoints.clone())),
     );
     drivers.insert(
         "kubernetes".to_owned(),
-        Arc::new(KubernetesDriver::new(kubernetes)),
+        Arc::new(KubernetesDriver::new(kubernetes, endpoints)),
     );
     drivers
 }

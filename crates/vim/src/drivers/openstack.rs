@@ -8,27 +8,31 @@ use serde_json::{json, Map, Value};
 use tacker_common::py::{py_str, str_to_bool};
 use tacker_keystone::{auth_url_v3, KeystoneError, PasswordAuth};
 
+use std::sync::Arc;
+
+use super::endpoints::EndpointPolicy;
 use super::http::{self, Tls};
 use super::keys::KeyStore;
 use super::VimDriver;
 use crate::model::Vim;
-use crate::vault::FernetKey;
+use crate::vault::{FernetKey, StagedKey};
 use crate::VimError;
 
 /// `type: openstack`.
 pub struct OpenStackDriver {
     keys: KeyStore,
+    endpoints: Arc<EndpointPolicy>,
 }
 
 impl OpenStackDriver {
-    pub(crate) fn new(keys: KeyStore) -> Self {
-        Self { keys }
+    pub(crate) fn new(keys: KeyStore, endpoints: Arc<EndpointPolicy>) -> Self {
+        Self { keys, endpoints }
     }
 }
 
 #[async_trait]
 impl VimDriver for OpenStackDriver {
-    async fn register(&self, vim: &mut Vim) -> Result<(), VimError> {
+    async fn register(&self, vim: &mut Vim) -> Result<StagedKey, VimError> {
         // Client-supplied key references are never trusted.
         vim.auth_cred.shift_remove("key_type");
         vim.auth_cred.shift_remove("secret_uuid");
@@ -56,8 +60,16 @@ impl VimDriver for OpenStackDriver {
         // From here on the URL names v3, so `_get_auth_creds`' own "append /v3 unless the
         // URL contains v3" never appends: one rule decides.
         vim.auth_url = auth_url_v3(&vim.auth_url);
-        let client = http::client(tls(), http::REQUEST_TIMEOUT)
+        let client = http::client(tls(), http::REQUEST_TIMEOUT, &self.endpoints)
             .map_err(|e| VimError::Internal(format!("HTTP client: {e}")))?;
+        // Every later call goes to this URL's host; a host name is checked as it resolves.
+        if let Err(reason) = self.endpoints.check_url(&vim.auth_url) {
+            tracing::error!(auth_url = %vim.auth_url, "Validation Failed for Keystone auth_url");
+            return Err(VimError::VimConnection(format!(
+                "Unable to establish connection to {}: {reason}",
+                vim.auth_url
+            )));
+        }
         check_reachable(&client, &vim.auth_url).await?;
 
         augment_auth_cred(vim);
@@ -77,11 +89,25 @@ impl VimDriver for OpenStackDriver {
         };
         let key = FernetKey::generate();
         let token = key.encrypt(password.expose_secret().as_bytes());
-        self.keys.store(&vim.id, &key, &mut vim.auth_cred).await?;
+        let staged = self.keys.store(&vim.id, &key, &mut vim.auth_cred).await?;
         vim.auth_cred.shift_remove("password");
         vim.password = Some(token);
         tracing::debug!(vim_id = %vim.id, "VIM registration completed");
-        Ok(())
+        Ok(staged)
+    }
+
+    async fn activate_key(&self, key: &StagedKey) -> Result<(), VimError> {
+        self.keys.activate(key).await
+    }
+
+    async fn discard_key(&self, key: &StagedKey) {
+        self.keys.discard(key).await
+    }
+
+    async fn decrypt(&self, vim: &Vim, tokens: &[String]) -> Result<Vec<SecretString>, VimError> {
+        self.keys
+            .decrypt(&vim.id, &vim.auth_cred, true, tokens)
+            .await
     }
 
     async fn deregister(&self, vim: &Vim) -> Result<(), VimError> {
@@ -105,8 +131,11 @@ async fn check_reachable(client: &reqwest::Client, auth_url: &str) -> Result<(),
         .send()
         .await
         .map_err(|e| failed(tacker_keystone::transport_error_text(auth_url, &e)))?;
-    if resp.status().as_u16() >= 400 {
-        return Err(failed(tacker_keystone::http_error_text(resp).await));
+    let status = resp.status().as_u16();
+    if status >= 400 {
+        // keystoneauth's text shape without anything from the answer (logged at debug).
+        http::log_error_answer(resp).await;
+        return Err(failed(tacker_keystone::status_error_text(status)));
     }
     Ok(())
 }
@@ -179,12 +208,23 @@ async fn find_regions(
     Ok(regions)
 }
 
+/// A Keystone failure as Tacker reports it. An HTTP error answer is shown as keystoneauth's
+/// text with the class default message (`Unauthorized (HTTP 401)`): the message Keystone put
+/// in its body and the request id header are logged at debug, not sent, since the API client
+/// chose the URL that answered.
 fn keystone_failure(err: KeystoneError) -> VimError {
+    let text = match &err {
+        KeystoneError::Http { status, message } => {
+            tracing::debug!(status, "VIM Keystone error answer: {message}");
+            tacker_keystone::status_error_text(*status)
+        }
+        other => other.to_string(),
+    };
     if err.is_auth_failure() {
         tracing::error!("Authorization failed for user");
-        VimError::VimUnauthorized(err.to_string())
+        VimError::VimUnauthorized(text)
     } else {
-        VimError::Internal(err.to_string())
+        VimError::Internal(text)
     }
 }
 

@@ -141,9 +141,12 @@ pub trait VimStore: Send + Sync {
     async fn list(&self, scope: &Scope, filters: &[VimFilter]) -> Result<Vec<Vim>, VimError>;
 
     /// Write `name, description, is_default, placement_attr, extra, updated_at` and replace
-    /// the `vimauths` data of the live VIM `vim.id`. Same constraint errors as `create`;
-    /// `VimNotFound` if the VIM is no longer live.
-    async fn update(&self, vim: &Vim) -> Result<(), VimError>;
+    /// the `vimauths` data of the live VIM `vim.id`, if its stored credentials (`password`,
+    /// `auth_cred`) are still those of `prior`, the row the update started from; otherwise
+    /// `UpdateConflict` and nothing is written (the stored ciphertext must stay the one its
+    /// key opens). The check and the write are one transaction, the `vimauths` row locked.
+    /// Same constraint errors as `create`; `VimNotFound` if the VIM is no longer live.
+    async fn update(&self, vim: &Vim, prior: &Vim) -> Result<(), VimError>;
 
     /// Soft delete (`deleted_at = at`); the name becomes reusable. `VimNotFound` if the VIM
     /// is not live.

@@ -37,7 +37,7 @@ use sqlx::mysql::{
 };
 use sqlx::{Connection, Executor, MySql, QueryBuilder, Row};
 
-use super::row::{decode_vim, internal, joined_select, json_text, Timestamps};
+use super::row::{decode_vim, internal, joined_select, json_text, same_credentials, Timestamps};
 use super::{FilterValue, Scope, VimColumn, VimFilter, VimStore};
 use crate::model::Vim;
 use crate::VimError;
@@ -219,8 +219,32 @@ impl MySqlVimStore {
         Ok(Ok(()))
     }
 
-    async fn try_update(&self, vim: &Vim) -> Result<Result<(), VimError>, sqlx::Error> {
+    async fn try_update(
+        &self,
+        vim: &Vim,
+        prior: &Vim,
+    ) -> Result<Result<(), VimError>, sqlx::Error> {
         let mut tx = self.pool.begin().await?;
+        // FOR UPDATE: a concurrent update waits here until this one ends, then reads what
+        // it wrote (a locking read sees the latest committed row under REPEATABLE READ).
+        let current: Option<(Option<String>, Option<String>)> =
+            sqlx::query_as("SELECT password, auth_cred FROM vimauths WHERE vim_id = ? FOR UPDATE")
+                .bind(&vim.id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if let Some((password, auth_cred)) = current {
+            match same_credentials(password, auth_cred, prior) {
+                Ok(true) => {}
+                Ok(false) => {
+                    tx.rollback().await?;
+                    return Ok(Err(VimError::UpdateConflict(vim.id.clone())));
+                }
+                Err(e) => {
+                    tx.rollback().await?;
+                    return Ok(Err(e));
+                }
+            }
+        }
         if vim.is_default {
             if let Some(existing) = locked_default(&mut tx, &vim.tenant_id, &vim.id).await? {
                 tx.rollback().await?;
@@ -418,12 +442,12 @@ impl VimStore for MySqlVimStore {
         rows.iter().map(row_to_vim).collect()
     }
 
-    async fn update(&self, vim: &Vim) -> Result<(), VimError> {
+    async fn update(&self, vim: &Vim, prior: &Vim) -> Result<(), VimError> {
         let _turn = match vim.is_default {
             true => Some(self.default_locks.of(&vim.tenant_id).lock().await),
             false => None,
         };
-        self.retrying(vim, || self.try_update(vim)).await
+        self.retrying(vim, || self.try_update(vim, prior)).await
     }
 
     async fn soft_delete(&self, id: &str, at: NaiveDateTime) -> Result<(), VimError> {

@@ -13,7 +13,7 @@ use chrono::{NaiveDate, NaiveDateTime, Timelike};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 use sqlx::{Postgres, QueryBuilder, Row};
 
-use super::row::{decode_vim, internal, json_text, Timestamps, SELECT};
+use super::row::{decode_vim, internal, json_text, same_credentials, Timestamps, SELECT};
 use super::{FilterValue, PoolOptions, Scope, VimColumn, VimFilter, VimStore};
 use crate::model::Vim;
 use crate::VimError;
@@ -265,9 +265,24 @@ impl VimStore for PostgresVimStore {
         rows.iter().map(row_to_vim).collect()
     }
 
-    async fn update(&self, vim: &Vim) -> Result<(), VimError> {
-        let result: Result<u64, sqlx::Error> = async {
+    async fn update(&self, vim: &Vim, prior: &Vim) -> Result<(), VimError> {
+        let result: Result<Result<u64, VimError>, sqlx::Error> = async {
             let mut tx = self.pool.begin().await?;
+            // FOR UPDATE: a concurrent update waits here until this one ends, then reads
+            // what it wrote.
+            let current: Option<(Option<String>, Option<String>)> = sqlx::query_as(
+                "SELECT password, auth_cred FROM vimauths WHERE vim_id = $1 FOR UPDATE",
+            )
+            .bind(&vim.id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some((password, auth_cred)) = current {
+                match same_credentials(password, auth_cred, prior) {
+                    Ok(true) => {}
+                    Ok(false) => return Ok(Err(VimError::UpdateConflict(vim.id.clone()))),
+                    Err(e) => return Ok(Err(e)),
+                }
+            }
             let changed = sqlx::query(
                 "UPDATE vims SET name = $1, description = $2, is_default = $3, \
                  placement_attr = $4, extra = $5, updated_at = $6 \
@@ -286,7 +301,7 @@ impl VimStore for PostgresVimStore {
             .rows_affected();
             if changed == 0 {
                 tx.rollback().await?;
-                return Ok(0);
+                return Ok(Ok(0));
             }
             sqlx::query(
                 "UPDATE vimauths SET password = $1, auth_url = $2, vim_project = $3, \
@@ -300,13 +315,15 @@ impl VimStore for PostgresVimStore {
             .execute(&mut *tx)
             .await?;
             tx.commit().await?;
-            Ok(changed)
+            Ok(Ok(changed))
         }
         .await;
-        // A failed statement rolls the transaction back when it is dropped: no lock remains.
+        // A failed statement (or an early return) rolls the transaction back when it is
+        // dropped: no lock remains.
         match result {
-            Ok(0) => Err(VimError::VimNotFound(vim.id.clone())),
-            Ok(_) => Ok(()),
+            Ok(Ok(0)) => Err(VimError::VimNotFound(vim.id.clone())),
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(e),
             Err(e) => Err(self.constraint_error(e, vim).await),
         }
     }

@@ -129,3 +129,13 @@ where
         password: opt_text("password")?,
     })
 }
+
+/// True when the `vimauths` columns read inside the writing transaction still hold `prior`'s
+/// credentials (compared as values: the text may have been written by Python Tacker).
+pub(super) fn same_credentials(
+    password: Option<String>,
+    auth_cred: Option<String>,
+    prior: &Vim,
+) -> Result<bool, VimError> {
+    Ok(password == prior.password && parse_map(auth_cred)? == prior.auth_cred)
+}

@@ -14,7 +14,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{QueryBuilder, Row, Sqlite};
 
-use super::row::{decode_vim, internal, json_text, Timestamps, SELECT};
+use super::row::{decode_vim, internal, json_text, same_credentials, Timestamps, SELECT};
 use super::{FilterValue, Scope, VimFilter, VimStore};
 use crate::model::Vim;
 use crate::VimError;
@@ -32,8 +32,14 @@ pub struct SqliteVimStore {
 }
 
 impl SqliteVimStore {
-    /// Open (creating if missing) the database file and apply migrations.
+    /// Open (creating if missing) the database file and apply migrations. A new file is
+    /// created 0600 (it holds the VIMs' encrypted credentials; SQLite gives its `-wal` and
+    /// `-shm` files the same mode); an existing one keeps its mode, with a warning when group
+    /// or others can read it.
     pub async fn open(path: &Path) -> Result<Self, VimError> {
+        create_private(path).map_err(|e| {
+            VimError::Internal(format!("creating database {}: {e}", path.display()))
+        })?;
         let options = SqliteConnectOptions::new()
             .filename(path)
             .create_if_missing(true)
@@ -111,6 +117,31 @@ impl SqliteVimStore {
             }
         }
         internal(err)
+    }
+}
+
+fn create_private(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        // The umask can only remove bits; set the mode explicitly anyway.
+        Ok(file) => file.set_permissions(std::fs::Permissions::from_mode(0o600)),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            let mode = std::fs::metadata(path)?.permissions().mode() & 0o777;
+            if mode & 0o077 != 0 {
+                tracing::warn!(
+                    path = %path.display(),
+                    mode = format_args!("{mode:o}"),
+                    "the database file is accessible to group or others; 0600 is expected"
+                );
+            }
+            Ok(())
+        }
+        Err(e) => Err(e),
     }
 }
 
@@ -234,9 +265,22 @@ impl VimStore for SqliteVimStore {
         rows.iter().map(row_to_vim).collect()
     }
 
-    async fn update(&self, vim: &Vim) -> Result<(), VimError> {
-        let result: Result<u64, sqlx::Error> = async {
+    async fn update(&self, vim: &Vim, prior: &Vim) -> Result<(), VimError> {
+        let result: Result<Result<u64, VimError>, sqlx::Error> = async {
+            // IMMEDIATE: the write lock is held from the credential check to the commit.
             let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+            let current: Option<(Option<String>, Option<String>)> =
+                sqlx::query_as("SELECT password, auth_cred FROM vimauths WHERE vim_id = ?")
+                    .bind(&vim.id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if let Some((password, auth_cred)) = current {
+                match same_credentials(password, auth_cred, prior) {
+                    Ok(true) => {}
+                    Ok(false) => return Ok(Err(VimError::UpdateConflict(vim.id.clone()))),
+                    Err(e) => return Ok(Err(e)),
+                }
+            }
             let changed = sqlx::query(
                 "UPDATE vims SET name = ?, description = ?, is_default = ?, placement_attr = ?, \
                  extra = ?, updated_at = ? WHERE id = ? AND deleted_at = ?",
@@ -254,7 +298,7 @@ impl VimStore for SqliteVimStore {
             .rows_affected();
             if changed == 0 {
                 tx.rollback().await?;
-                return Ok(0);
+                return Ok(Ok(0));
             }
             sqlx::query(
                 "UPDATE vimauths SET password = ?, auth_url = ?, vim_project = ?, auth_cred = ? \
@@ -268,13 +312,15 @@ impl VimStore for SqliteVimStore {
             .execute(&mut *tx)
             .await?;
             tx.commit().await?;
-            Ok(changed)
+            Ok(Ok(changed))
         }
         .await;
-        // A failed statement rolls the transaction back when it is dropped: no lock remains.
+        // A failed statement (or an early return) rolls the transaction back when it is
+        // dropped: no lock remains.
         match result {
-            Ok(0) => Err(VimError::VimNotFound(vim.id.clone())),
-            Ok(_) => Ok(()),
+            Ok(Ok(0)) => Err(VimError::VimNotFound(vim.id.clone())),
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(e),
             Err(e) => Err(self.constraint_error(e, vim).await),
         }
     }

@@ -9,10 +9,12 @@ use async_trait::async_trait;
 use secrecy::SecretString;
 use serde_json::{Map, Value};
 
-use crate::VimError;
+use tacker_common::py::none_from_string;
+
+use crate::{Vim, VimError};
 
 pub use fernet::{FernetError, FernetKey};
-pub use file::FileKeyManager;
+pub use file::{FileKeyManager, KeySweep};
 
 /// `auth_cred.key_type` of a key kept in a file (`tacker/nfvo/drivers/vim/*_driver.py`).
 pub const KEY_TYPE_FERNET: &str = "fernet_key";
@@ -65,12 +67,58 @@ impl KeyRef {
     }
 }
 
-/// Keeps VIM Fernet keys. The file-based implementation is [`FileKeyManager`]; Barbican
-/// implements it in `tacker-outbound`'s issue (returning [`KeyRef::Barbican`] from `store`).
+/// The Fernet tokens a stored VIM holds, by field, as the drivers' `encode_vim_auth` writes
+/// them: `password` (the `vimauths.password` column), then `bearer_token`, `client_secret`
+/// and `ssl_ca_cert` from `auth_cred` (an `ssl_ca_cert` of `"None"` is kept as text).
+pub fn stored_secrets(vim: &Vim) -> Vec<(&'static str, String)> {
+    let mut secrets = Vec::new();
+    if let Some(password) = vim.password.as_deref().filter(|p| !p.is_empty()) {
+        secrets.push(("password", password.to_owned()));
+    }
+    for name in ["bearer_token", "client_secret"] {
+        if let Some(Value::String(token)) = vim.auth_cred.get(name) {
+            secrets.push((name, token.clone()));
+        }
+    }
+    if let Some(token) = none_from_string(vim.auth_cred.get("ssl_ca_cert")) {
+        secrets.push(("ssl_ca_cert", token.to_owned()));
+    }
+    secrets
+}
+
+/// A key [`KeyManager::store`] wrote that is not the VIM's key yet: it sits beside the current
+/// key (which stays readable) until [`KeyManager::activate`] makes it current, after the row
+/// that uses it has committed, or [`KeyManager::discard`] removes it when that write failed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StagedKey {
+    pub vim_id: String,
+    /// What `auth_cred` records for the key (`key_type`, `secret_uuid`).
+    pub key_ref: KeyRef,
+    /// Where the manager keeps the key until it is activated (a key file's staging name);
+    /// `None` when `key_ref` already reaches it (a Barbican secret has its own uuid).
+    pub staging: Option<String>,
+}
+
+/// Keeps VIM Fernet keys. The file-based implementation is [`FileKeyManager`]; Barbican's is
+/// `tacker-server`'s `BarbicanKeys` (returning [`KeyRef::Barbican`] from `store`).
+///
+/// A new key never replaces the current one when it is stored: the VIM's row and its key
+/// change together only in [`activate`](Self::activate), so a failed or conflicting update
+/// leaves the old key and the old ciphertext as they were.
 #[async_trait]
 pub trait KeyManager: Send + Sync {
-    /// Store `key` (44-char URL-safe base64) for `vim_id`; returns how to find it again.
-    async fn store(&self, vim_id: &str, key: &SecretString) -> Result<KeyRef, VimError>;
+    /// Store `key` (44-char URL-safe base64) for `vim_id` beside its current key.
+    async fn store(&self, vim_id: &str, key: &SecretString) -> Result<StagedKey, VimError>;
+    /// Make a stored key the VIM's current key; called once the row using it has committed.
+    /// Nothing to do when the key is already reachable by its reference (Barbican).
+    async fn activate(&self, staged: &StagedKey) -> Result<(), VimError> {
+        let _ = staged;
+        Ok(())
+    }
+    /// Remove a stored key that never became current (the row write failed).
+    async fn discard(&self, staged: &StagedKey) -> Result<(), VimError> {
+        self.delete(&staged.vim_id, &staged.key_ref).await
+    }
     /// Read the key back.
     async fn load(&self, vim_id: &str, key_ref: &KeyRef) -> Result<SecretString, VimError>;
     /// Delete the key; a key that is already gone is not an error.

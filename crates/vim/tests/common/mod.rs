@@ -11,10 +11,12 @@ use axum::body::Body;
 use axum::Router;
 use http::{HeaderMap, Method, Request, StatusCode};
 use http_body_util::BodyExt;
+use secrecy::SecretString;
 use serde_json::{json, Map, Value};
 use tacker_common::RequestContext;
+use tacker_vim::vault::StagedKey;
 use tacker_vim::{
-    api_router, connect, DriverRegistry, Vim, VimDriver, VimError, VimState, VimStore,
+    api_router, connect, DriverRegistry, KeyRef, Vim, VimDriver, VimError, VimState, VimStore,
 };
 use tower::ServiceExt;
 
@@ -51,6 +53,8 @@ pub struct FakeDriver {
     pub keys: Mutex<HashSet<String>>,
     /// When set, removing a key fails as an unreachable key manager does.
     pub key_manager_down: Mutex<bool>,
+    /// Keys `register` stored that were removed because the row write failed.
+    pub discarded: Mutex<Vec<StagedKey>>,
 }
 
 impl FakeDriver {
@@ -61,6 +65,7 @@ impl FakeDriver {
             calls: Mutex::new(Vec::new()),
             keys: Mutex::new(HashSet::new()),
             key_manager_down: Mutex::new(false),
+            discarded: Mutex::new(Vec::new()),
         })
     }
 
@@ -72,6 +77,10 @@ impl FakeDriver {
             .filter(|c| c.op == op)
             .map(|c| c.vim.clone())
             .collect()
+    }
+
+    pub fn discarded(&self) -> Vec<StagedKey> {
+        self.discarded.lock().unwrap().clone()
     }
 
     pub fn key_count(&self) -> usize {
@@ -104,7 +113,7 @@ fn fake_encrypt(v: &Value) -> Value {
 
 #[async_trait]
 impl VimDriver for FakeDriver {
-    async fn register(&self, vim: &mut Vim) -> Result<(), VimError> {
+    async fn register(&self, vim: &mut Vim) -> Result<StagedKey, VimError> {
         self.record("register", vim);
         match *self.reach.lock().unwrap() {
             Reach::Ok => {}
@@ -143,7 +152,15 @@ impl VimDriver for FakeDriver {
                 let pw = cred.shift_remove("password").unwrap_or(Value::Null);
                 vim.password = fake_encrypt(&pw).as_str().map(str::to_owned);
                 cred.insert("key_type".into(), json!("fernet_key"));
-                self.keys.lock().unwrap().insert(format!("file:{}", vim.id));
+                self.keys
+                    .lock()
+                    .unwrap()
+                    .insert(format!("staged:{}", vim.id));
+                Ok(StagedKey {
+                    vim_id: vim.id.clone(),
+                    key_ref: KeyRef::FernetFile,
+                    staging: Some(format!("staged:{}", vim.id)),
+                })
             }
             Kind::Kubernetes => {
                 cred.insert("auth_url".into(), Value::String(vim.auth_url.clone()));
@@ -168,9 +185,39 @@ impl VimDriver for FakeDriver {
                 cred.insert("key_type".into(), json!("barbican_key"));
                 cred.insert("secret_uuid".into(), json!(uuid));
                 self.keys.lock().unwrap().insert(format!("secret:{uuid}"));
+                Ok(StagedKey {
+                    vim_id: vim.id.clone(),
+                    key_ref: KeyRef::Barbican { secret_uuid: uuid },
+                    staging: None,
+                })
             }
         }
+    }
+
+    async fn activate_key(&self, key: &StagedKey) -> Result<(), VimError> {
+        if let Some(staging) = &key.staging {
+            let mut keys = self.keys.lock().unwrap();
+            keys.remove(staging);
+            keys.insert(format!("file:{}", key.vim_id));
+        }
         Ok(())
+    }
+
+    async fn discard_key(&self, key: &StagedKey) {
+        self.discarded.lock().unwrap().push(key.clone());
+        let name = match (&key.staging, &key.key_ref) {
+            (Some(staging), _) => staging.clone(),
+            (None, KeyRef::Barbican { secret_uuid }) => format!("secret:{secret_uuid}"),
+            (None, KeyRef::FernetFile) => format!("file:{}", key.vim_id),
+        };
+        self.keys.lock().unwrap().remove(&name);
+    }
+
+    async fn decrypt(&self, _vim: &Vim, tokens: &[String]) -> Result<Vec<SecretString>, VimError> {
+        Ok(tokens
+            .iter()
+            .map(|t| SecretString::from(t.strip_prefix("gAAAAAfake-").unwrap_or(t)))
+            .collect())
     }
 
     async fn deregister(&self, vim: &Vim) -> Result<(), VimError> {

@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Map, Value};
 use tacker_vim::drivers::{registry, DriverConfig, DriverRegistry};
-use tacker_vim::vault::{FileKeyManager, KeyManager, KeyRef};
+use tacker_vim::vault::{FileKeyManager, KeyManager, KeyRef, StagedKey};
 use tacker_vim::{Vim, VimError};
 
 pub fn obj(v: Value) -> Map<String, Value> {
@@ -62,7 +62,7 @@ impl MemoryBarbican {
 
 #[async_trait]
 impl KeyManager for MemoryBarbican {
-    async fn store(&self, _vim_id: &str, key: &SecretString) -> Result<KeyRef, VimError> {
+    async fn store(&self, vim_id: &str, key: &SecretString) -> Result<StagedKey, VimError> {
         if self.fail_store.load(std::sync::atomic::Ordering::SeqCst) {
             return Err(VimError::KeyManager("Barbican is down".to_owned()));
         }
@@ -71,7 +71,11 @@ impl KeyManager for MemoryBarbican {
             .lock()
             .unwrap()
             .insert(uuid.clone(), key.expose_secret().to_owned());
-        Ok(KeyRef::Barbican { secret_uuid: uuid })
+        Ok(StagedKey {
+            vim_id: vim_id.to_owned(),
+            key_ref: KeyRef::Barbican { secret_uuid: uuid },
+            staging: None,
+        })
     }
 
     async fn load(&self, _vim_id: &str, key_ref: &KeyRef) -> Result<SecretString, VimError> {
@@ -106,6 +110,7 @@ impl Setup {
             fernet_key_dir: keys_dir.path().join("fernet_keys"),
             openstack_use_barbican,
             k8s_use_barbican,
+            endpoints: Default::default(),
         };
         let barbican = Arc::new(MemoryBarbican::default());
         let files = Arc::new(FileKeyManager::new(&cfg.fernet_key_dir));
@@ -139,7 +144,15 @@ impl Setup {
         }
     }
 
+    /// Register and make the new key current, as the API does once the row has committed.
     pub async fn register(&self, vim: &mut Vim) -> Result<(), VimError> {
+        let driver = &self.drivers[&vim.vim_type];
+        let staged = driver.register(vim).await?;
+        driver.activate_key(&staged).await
+    }
+
+    /// Register only: the new key is stored but not current.
+    pub async fn register_staged(&self, vim: &mut Vim) -> Result<StagedKey, VimError> {
         self.drivers[&vim.vim_type].register(vim).await
     }
 

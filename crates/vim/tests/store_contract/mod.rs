@@ -19,6 +19,8 @@ macro_rules! contract_tests {
             soft_delete_makes_name_reusable_and_hides_row,
             rename_to_existing_name_is_duplicate_and_leaves_no_lock,
             update_replaces_auth_data_atomically,
+            update_from_a_stale_row_is_a_conflict,
+            concurrent_credential_updates_never_lose_a_check,
             list_filters_scope_and_order,
             list_filters_on_timestamp_columns,
             in_use_is_false_without_legacy_vnf_table,
@@ -129,7 +131,7 @@ pub async fn update_to_second_default_names_the_existing_one(store: Arc<dyn VimS
     store.create(&second).await.unwrap();
     second.is_default = true;
     second.updated_at = Some(now());
-    match store.update(&second).await {
+    match store.update(&second, &second).await {
         Err(VimError::VimDefaultDuplicate(existing)) => assert_eq!(existing, first.id),
         other => panic!("{other:?}"),
     }
@@ -144,7 +146,7 @@ pub async fn update_to_second_default_names_the_existing_one(store: Arc<dyn VimS
     // Re-saving the default itself is no conflict with itself.
     let mut again = first.clone();
     again.description = "still default".into();
-    store.update(&again).await.unwrap();
+    store.update(&again, &first).await.unwrap();
 }
 
 pub async fn soft_delete_makes_name_reusable_and_hides_row(store: Arc<dyn VimStore>) {
@@ -171,7 +173,7 @@ pub async fn rename_to_existing_name_is_duplicate_and_leaves_no_lock(store: Arc<
     renamed.name = "a".into();
     renamed.updated_at = Some(now());
     assert!(matches!(
-        store.update(&renamed).await,
+        store.update(&renamed, &b).await,
         Err(VimError::DuplicateEntity)
     ));
     // The row is unchanged and still writable and deletable.
@@ -180,13 +182,14 @@ pub async fn rename_to_existing_name_is_duplicate_and_leaves_no_lock(store: Arc<
         "b"
     );
     renamed.name = "c".into();
-    store.update(&renamed).await.unwrap();
+    store.update(&renamed, &b).await.unwrap();
     store.soft_delete(&b.id, now()).await.unwrap();
 }
 
 pub async fn update_replaces_auth_data_atomically(store: Arc<dyn VimStore>) {
     let mut v = vim("t1", "a", false);
     store.create(&v).await.unwrap();
+    let prior = v.clone();
     v.auth_cred = json!({"username": "u", "key_type": "fernet_key"})
         .as_object()
         .unwrap()
@@ -194,7 +197,7 @@ pub async fn update_replaces_auth_data_atomically(store: Arc<dyn VimStore>) {
     v.password = None;
     v.is_default = true;
     v.updated_at = Some(now());
-    store.update(&v).await.unwrap();
+    store.update(&v, &prior).await.unwrap();
     let got = store.get(&v.id, &Scope::All).await.unwrap().unwrap();
     assert_eq!(got.auth_cred, v.auth_cred);
     assert_eq!(got.password, None);
@@ -203,9 +206,71 @@ pub async fn update_replaces_auth_data_atomically(store: Arc<dyn VimStore>) {
     let mut gone = vim("t1", "zz", false);
     gone.id = uuid::Uuid::new_v4().to_string();
     assert!(matches!(
-        store.update(&gone).await,
+        store.update(&gone, &gone).await,
         Err(VimError::VimNotFound(_))
     ));
+}
+
+/// An update that started from credentials another update has since replaced writes
+/// nothing: the stored ciphertext stays the one its key opens.
+pub async fn update_from_a_stale_row_is_a_conflict(store: Arc<dyn VimStore>) {
+    let v = vim("t1", "a", false);
+    store.create(&v).await.unwrap();
+    let mut first = v.clone();
+    first
+        .auth_cred
+        .insert("bearer_token".into(), json!("gAAAA-first"));
+    first.password = None;
+    store.update(&first, &v).await.unwrap();
+    let mut stale = v.clone();
+    stale.name = "renamed".into();
+    stale
+        .auth_cred
+        .insert("bearer_token".into(), json!("gAAAA-stale"));
+    match store.update(&stale, &v).await {
+        Err(VimError::UpdateConflict(id)) => assert_eq!(id, v.id),
+        other => panic!("{other:?}"),
+    }
+    let got = store.get(&v.id, &Scope::All).await.unwrap().unwrap();
+    assert_eq!(got.auth_cred, first.auth_cred);
+    assert_eq!(got.password, None);
+    assert_eq!(got.name, "a");
+    // Starting from the stored row works, and the row is not left locked.
+    stale.name = "renamed".into();
+    store.update(&stale, &got).await.unwrap();
+    store.soft_delete(&v.id, now()).await.unwrap();
+}
+
+/// Concurrent updates that all start from the same row: exactly one writes, every other one
+/// is refused (none is lost silently), and the stored credentials are the winner's.
+pub async fn concurrent_credential_updates_never_lose_a_check(store: Arc<dyn VimStore>) {
+    let v = vim("t1", "a", false);
+    store.create(&v).await.unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..20 {
+        let store = store.clone();
+        let prior = v.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut next = prior.clone();
+            next.auth_cred
+                .insert("bearer_token".into(), json!(format!("gAAAA-{i}")));
+            (i, store.update(&next, &prior).await)
+        }));
+    }
+    let mut winners = Vec::new();
+    for task in tasks {
+        match task.await.unwrap() {
+            (i, Ok(())) => winners.push(i),
+            (_, Err(VimError::UpdateConflict(_))) => {}
+            (_, Err(e)) => panic!("{e:?}"),
+        }
+    }
+    assert_eq!(winners.len(), 1, "{winners:?}");
+    let got = store.get(&v.id, &Scope::All).await.unwrap().unwrap();
+    assert_eq!(
+        got.auth_cred["bearer_token"],
+        json!(format!("gAAAA-{}", winners[0]))
+    );
 }
 
 pub async fn list_filters_scope_and_order(store: Arc<dyn VimStore>) {
