@@ -320,6 +320,50 @@ async fn stalled_body_times_out_and_oversized_declared_body_is_refused_at_once()
     assert!(answer.starts_with("HTTP/1.1 200 "), "{answer}");
     assert!(closed, "idle keep-alive connection closed");
 
+    // An HTTP/2 connection whose only stream has ended is closed after
+    // client_socket_timeout too (GOAWAY, then EOF). Raw frames: the preface, an empty
+    // SETTINGS, and one HEADERS frame (END_STREAM | END_HEADERS, stream 1) for `GET /` in
+    // HPACK static-table form (RFC 7541 Appendix A: 2 = GET, 6 = http, 4 = /, 1 = :authority).
+    let mut h2_bytes = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".to_vec();
+    h2_bytes.extend_from_slice(&[0, 0, 0, 0x4, 0, 0, 0, 0, 0]);
+    let block = [&[0x82u8, 0x86, 0x84, 0x41, 6][..], b"tacker"].concat();
+    h2_bytes.extend_from_slice(&[0, 0, block.len() as u8, 0x1, 0x5, 0, 0, 0, 1]);
+    h2_bytes.extend_from_slice(&block);
+    let mut s = TcpStream::connect(&addr).await.unwrap();
+    s.write_all(&h2_bytes).await.unwrap();
+    // Read frames until EOF, answering PINGs as a client must (the graceful GOAWAY is
+    // confirmed with one, RFC 9113 §6.8).
+    let mut pending = Vec::new();
+    let mut types = Vec::new();
+    let mut buf = [0u8; 4096];
+    let deadline = tokio::time::Instant::now() + within;
+    let closed = loop {
+        while pending.len() >= 9 {
+            let len = usize::from(pending[0]) << 16
+                | usize::from(pending[1]) << 8
+                | usize::from(pending[2]);
+            if pending.len() < 9 + len {
+                break;
+            }
+            let frame: Vec<u8> = pending.drain(..9 + len).collect();
+            types.push(frame[3]);
+            if frame[3] == 0x6 && frame[4] & 0x1 == 0 {
+                let mut ack = frame.clone();
+                ack[4] = 0x1;
+                let _ = s.write_all(&ack).await;
+            }
+        }
+        match tokio::time::timeout_at(deadline, s.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => break true,
+            Ok(Ok(n)) => pending.extend_from_slice(&buf[..n]),
+            Err(_) => break false,
+        }
+    };
+    assert!(closed, "idle HTTP/2 connection closed: frames {types:?}");
+    // Frame types seen: a HEADERS answer (0x1) and a GOAWAY (0x7).
+    assert!(types.contains(&0x1), "{types:?}");
+    assert!(types.contains(&0x7), "{types:?}");
+
     // HTTP/2 (prior knowledge) is served with the keep-alive settings.
     let h2 = reqwest::Client::builder()
         .http2_prior_knowledge()
