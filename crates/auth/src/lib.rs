@@ -6,6 +6,8 @@
 
 mod cache;
 mod error;
+#[cfg(test)]
+mod fuzz_tests;
 mod keystone_context;
 mod layer;
 mod mapping;
