@@ -124,13 +124,12 @@ fn claims() -> impl Strategy<Value = Map<String, Value>> {
         .prop_map(|kv| kv.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
 }
 
-/// Seeds with their JSON text mutated; what still parses as an object is used.
+/// Seeds with their JSON text mutated; what no longer parses as an object becomes the
+/// empty object (a filter would reject most cases and abort long runs).
 fn mutated_claims() -> impl Strategy<Value = Map<String, Value>> {
-    harness::mutated("claims").prop_filter_map("not a JSON object", |text| {
-        match serde_json::from_str(&text) {
-            Ok(Value::Object(m)) => Some(m),
-            _ => None,
-        }
+    harness::mutated("claims").prop_map(|text| match serde_json::from_str(&text) {
+        Ok(Value::Object(m)) => m,
+        _ => Map::new(),
     })
 }
 

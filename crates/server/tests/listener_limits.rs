@@ -147,14 +147,20 @@ fn raise_own_open_file_limit(needed: u64) {
     );
 }
 
+/// `n` connections, opened 50 at a time, each having sent `first_bytes`.
 async fn connect_many(addr: &str, n: usize, first_bytes: &[u8]) -> Vec<TcpStream> {
     let mut out = Vec::with_capacity(n);
-    for _ in 0..n {
-        let mut s = TcpStream::connect(addr).await.unwrap();
-        if !first_bytes.is_empty() {
-            s.write_all(first_bytes).await.unwrap();
-        }
-        out.push(s);
+    while out.len() < n {
+        let batch = (n - out.len()).min(50);
+        let opened = futures::future::join_all((0..batch).map(|_| async {
+            let mut s = TcpStream::connect(addr).await.unwrap();
+            if !first_bytes.is_empty() {
+                s.write_all(first_bytes).await.unwrap();
+            }
+            s
+        }))
+        .await;
+        out.extend(opened);
     }
     out
 }
@@ -233,7 +239,7 @@ async fn silent_sockets_and_partial_h2_prefaces_are_closed_by_the_handshake_dead
 #[tokio::test]
 async fn with_1024_open_files_1100_silent_sockets_do_not_lock_a_client_out() {
     raise_own_open_file_limit(3000);
-    let server = start("client_handshake_timeout = 5", Some(1024)).await;
+    let server = start("client_handshake_timeout = 8", Some(1024)).await;
     let addr = server.addr();
     assert!(
         server
@@ -373,4 +379,47 @@ async fn stalled_body_times_out_and_oversized_declared_body_is_refused_at_once()
     let r = h2.get(format!("http://{addr}/")).send().await.unwrap();
     assert_eq!(r.version(), reqwest::Version::HTTP_2);
     assert_eq!(r.status(), 200);
+}
+
+/// `accept(2)` failing with `EMFILE` (the open-file limit lowered under the running server,
+/// below what its connection cap was computed from): the server backs off, logs the failure
+/// at most once per 10 s, and serves again once the handshake deadline has freed descriptors.
+#[tokio::test]
+async fn accept_failures_back_off_and_are_logged_once_per_interval() {
+    raise_own_open_file_limit(2000);
+    let server = start("client_handshake_timeout = 1", None).await;
+    let addr = server.addr();
+    let pid = server.child.id().to_string();
+    // Room for 20 more descriptors than the server holds now.
+    let open_now = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .count();
+    let status = Command::new("prlimit")
+        .args(["--pid", &pid, &format!("--nofile={}:", open_now + 20)])
+        .status()
+        .expect("prlimit (util-linux) runs");
+    assert!(status.success());
+
+    // Far more connections than 20 descriptors allow: the kernel completes them, accept(2)
+    // fails for most until the deadline closes the accepted ones.
+    let started = Instant::now();
+    let silent = connect_many(&addr, 100, b"").await;
+    let r = client()
+        .get(format!("http://{addr}/"))
+        .send()
+        .await
+        .expect("served again after the accept failures");
+    assert_eq!(r.status(), 200);
+    let elapsed = started.elapsed();
+    drop(silent);
+
+    let log = server.log();
+    let failures = log.matches("accept failed").count();
+    // Many failing accepts (one per back-off step), at most one line per 10 s interval.
+    let allowed = elapsed.as_secs() / 10 + 1;
+    assert!(
+        (1..=allowed as usize).contains(&failures),
+        "{failures} lines in {elapsed:?}: {log}"
+    );
+    assert!(log.contains("Too many open files"), "{log}");
 }
