@@ -197,7 +197,11 @@ where
         });
         let version = req.version();
         let method = req.method().clone();
-        let headers = req.headers().clone();
+        // Only what WebOb's page negotiation reads, should the body time out.
+        let mut headers = http::HeaderMap::new();
+        if let Some(accept) = req.headers().get(header::ACCEPT) {
+            headers.insert(header::ACCEPT, accept.clone());
+        }
         let call = self.inner.call(req);
         Box::pin(async move {
             let resp = call.await?;
