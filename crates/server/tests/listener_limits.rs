@@ -423,3 +423,18 @@ async fn accept_failures_back_off_and_are_logged_once_per_interval() {
     );
     assert!(log.contains("Too many open files"), "{log}");
 }
+
+/// oslo.service's `wsgi_keep_alive = False`: every HTTP/1 connection is closed after one
+/// response (the idle timeout is left at its 900 s default, so only this can close it).
+#[tokio::test]
+async fn wsgi_keep_alive_false_closes_after_one_response() {
+    let server = start("wsgi_keep_alive = False", None).await;
+    let (answer, closed) = exchange(
+        &server.addr(),
+        "GET / HTTP/1.1\r\nHost: tacker\r\n\r\n",
+        Duration::from_secs(30),
+    )
+    .await;
+    assert!(answer.starts_with("HTTP/1.1 200 "), "{answer}");
+    assert!(closed, "closed after one response");
+}
