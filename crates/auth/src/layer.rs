@@ -64,6 +64,17 @@ const SPOOFABLE_HEADERS: &[&str] = &[
 /// Largest introspection response body read (bytes).
 const MAX_INTROSPECTION_RESPONSE: usize = 1024 * 1024;
 
+/// The bound on one introspection call when `http_connect_timeout` is unset (or 0).
+/// keystonemiddleware then passes `timeout=None` to requests and waits for a stalled
+/// authorization server forever, holding every authenticated request with it; this server
+/// gives up after this time (`503`). A deliberate difference, listed in `api-ref/compat.md`.
+pub const DEFAULT_INTROSPECTION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// `http_connect_timeout` if set, else [`DEFAULT_INTROSPECTION_TIMEOUT`].
+fn introspection_timeout(configured: Option<std::time::Duration>) -> std::time::Duration {
+    configured.unwrap_or(DEFAULT_INTROSPECTION_TIMEOUT)
+}
+
 struct Inner {
     client: OAuth2Client,
     introspect_endpoint: String,
@@ -171,8 +182,11 @@ impl ExternalOAuth2Layer {
         })?;
         let authenticator = ClientAuthenticator::new(&options.client, clock.clone())?;
         authenticator.spawn_reload_on_sighup();
-        let client =
-            OAuth2Client::from_parts(http, authenticator, options.client.http_connect_timeout);
+        let client = OAuth2Client::from_parts(
+            http,
+            authenticator,
+            Some(introspection_timeout(options.client.http_connect_timeout)),
+        );
         tracing::info!("Starting Keystone external_oauth2_token middleware");
         Ok(Self {
             inner: Arc::new(Inner {
@@ -528,6 +542,17 @@ mod tests {
         let mut m = HeaderMap::new();
         m.insert(AUTHORIZATION, HeaderValue::from_str(v).unwrap());
         m
+    }
+
+    #[test]
+    fn introspection_has_a_timeout_when_http_connect_timeout_is_unset() {
+        use std::time::Duration;
+        assert_eq!(introspection_timeout(None), DEFAULT_INTROSPECTION_TIMEOUT);
+        assert_eq!(DEFAULT_INTROSPECTION_TIMEOUT, Duration::from_secs(30));
+        assert_eq!(
+            introspection_timeout(Some(Duration::from_secs(5))),
+            Duration::from_secs(5)
+        );
     }
 
     #[test]

@@ -6,6 +6,8 @@
 
 mod cache;
 mod error;
+#[cfg(test)]
+mod fuzz_tests;
 mod keystone_context;
 mod layer;
 mod mapping;
@@ -21,7 +23,7 @@ pub use error::AuthError;
 pub use keystone_context::{
     context_from_headers, IdentitySource, KeystoneContext, KeystoneContextLayer,
 };
-pub use layer::{ExternalOAuth2Layer, ExternalOAuth2Service};
+pub use layer::{ExternalOAuth2Layer, ExternalOAuth2Service, DEFAULT_INTROSPECTION_TIMEOUT};
 pub use mapping::{AuthContext, Scope};
 pub use options::{ExtOAuth2Options, MappingOptions, SecurityStrategy};
 pub use tacker_oauth2_client::{Clock, SystemClock};

@@ -725,6 +725,29 @@ mod client_secret_jwt {
         assert_error(&a, 503, BODY_503);
         assert!(a.headers.get("retry-after").is_some());
     }
+
+    /// Deliberate difference (api-ref/compat.md): with `http_connect_timeout` unset,
+    /// upstream waits for a stalled authorization server forever; here the call gives up
+    /// after `DEFAULT_INTROSPECTION_TIMEOUT` (30 s) with the same 503.
+    #[tokio::test]
+    async fn introspection_without_http_connect_timeout_is_bounded_by_the_default() {
+        let f = Fx::new(
+            "client_secret_jwt",
+            NESTED_MAPPING,
+            &[("jwt_algorithm", "HS256"), ("http_connect_timeout", "")],
+        )
+        .await;
+        assert!(f.conf.get("http_connect_timeout").is_none());
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(200).set_delay(std::time::Duration::from_secs(600)))
+            .mount(&f.server)
+            .await;
+        let bound = tacker_auth::DEFAULT_INTROSPECTION_TIMEOUT * 4;
+        let a = tokio::time::timeout(bound, call(&f.layer(), req(Some(TOKEN))))
+            .await
+            .expect("the introspection call ends without http_connect_timeout");
+        assert_error(&a, 503, BODY_503);
+    }
 }
 
 /// `ExternalOauth2TokenMiddlewareClientSecretPostTest`.

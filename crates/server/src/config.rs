@@ -17,7 +17,7 @@ use tacker_common::ini::{IniDocument, IniError};
 use tacker_outbound::{KeyManagerOptions, ServiceAuthOptions};
 use tacker_vim::PoolOptions;
 
-use crate::listener::ForwardedClientCert;
+use crate::listener::{ConnectionLimits, ForwardedClientCert};
 
 /// Command line of `tacker-server` (the oslo.config options every OpenStack service takes).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -320,6 +320,10 @@ pub struct ListenerOptions {
     /// `ssl_client_cert_trusted_proxies` (list of IP addresses, required with the header): the
     /// client certificate a TLS-terminating front end forwards.
     pub forwarded_client_cert: Option<ForwardedClientCert>,
+    /// `client_handshake_timeout`, `client_socket_timeout`, `request_body_timeout`,
+    /// `max_header_line`, `wsgi_keep_alive`, `max_connections`: what one connection may hold
+    /// (each documented on [`ConnectionLimits`]).
+    pub limits: ConnectionLimits,
 }
 
 /// The defaults of the listener options, in one place.
@@ -360,6 +364,7 @@ impl ListenerOptions {
             ssl_key_file: d.path("ssl_key_file"),
             ssl_ca_file: d.path("ssl_ca_file"),
             forwarded_client_cert: d.forwarded_client_cert(warnings)?,
+            limits: d.connection_limits()?,
         })
     }
 }
@@ -493,7 +498,6 @@ const DEFAULT_ACCEPTED: &[&str] = &[
     "backlog",
     "tcp_keepidle",
     "retry_until_window",
-    "max_header_line",
     "api_workers",
     "api_extensions_path",
     "service_plugins",
@@ -524,8 +528,6 @@ const DEFAULT_ACCEPTED: &[&str] = &[
     "instance_format",
     "instance_uuid_format",
     "wsgi_log_format",
-    "client_socket_timeout",
-    "wsgi_keep_alive",
     "vnf_package_csar_path",
     "infra_driver",
 ];
@@ -730,6 +732,56 @@ impl Reader {
         v.trim()
             .parse::<u16>()
             .map_err(|_| self.bad(key, v, "Should be an integer in the range 0..65535"))
+    }
+
+    /// oslo `IntOpt` with a minimum.
+    fn int_at_least(&self, key: &str, default: u64, min: u64) -> Result<u64, ConfigError> {
+        let Some(v) = self.raw(key) else {
+            return Ok(default);
+        };
+        match v.trim().parse::<u64>() {
+            Ok(n) if n >= min => Ok(n),
+            _ => Err(self.bad(key, v, &format!("Should be an integer >= {min}"))),
+        }
+    }
+
+    /// A timeout in whole seconds; 0 = none where `zero_is_none`, else refused.
+    fn seconds(
+        &self,
+        key: &str,
+        default: Duration,
+        zero_is_none: bool,
+    ) -> Result<Option<Duration>, ConfigError> {
+        let n = self.int_at_least(key, default.as_secs(), u64::from(!zero_is_none))?;
+        Ok((n > 0).then(|| Duration::from_secs(n)))
+    }
+
+    /// The per-connection limits ([`ConnectionLimits`]).
+    fn connection_limits(&self) -> Result<ConnectionLimits, ConfigError> {
+        let d = ConnectionLimits::default();
+        let handshake_timeout = self
+            .seconds("client_handshake_timeout", d.handshake_timeout, false)?
+            .unwrap_or(d.handshake_timeout);
+        let idle = d.idle_timeout.unwrap_or_default();
+        let body = d.body_timeout.unwrap_or_default();
+        let to_usize = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
+        Ok(ConnectionLimits {
+            handshake_timeout,
+            idle_timeout: self.seconds("client_socket_timeout", idle, true)?,
+            body_timeout: self.seconds("request_body_timeout", body, true)?,
+            // eventlet refuses lines longer than this; below a request line it is useless.
+            max_header_line: to_usize(self.int_at_least(
+                "max_header_line",
+                d.max_header_line as u64,
+                256,
+            )?),
+            keep_alive: self.bool("wsgi_keep_alive", d.keep_alive)?,
+            max_connections: to_usize(self.int_at_least(
+                "max_connections",
+                d.max_connections as u64,
+                1,
+            )?),
+        })
     }
 
     fn choice<'c>(

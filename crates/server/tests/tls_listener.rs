@@ -785,3 +785,50 @@ async fn reload_logs_subject_and_not_after_or_the_error() {
     assert!(text.contains("ssl_key_file"), "{text}");
     srv.stop().await.unwrap();
 }
+
+// ---------------------------------------------------------------------------------------
+// Handshake deadline
+
+/// A TLS client that connects and says nothing, or stops inside its ClientHello, is closed by
+/// `client_handshake_timeout`; a client that completes the handshake is still served.
+#[tokio::test]
+async fn silent_and_stalled_tls_handshakes_are_closed_by_the_handshake_deadline() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let ca = Ca::new("tacker test CA");
+    let files = ServerFiles::write(&ca.server("tacker.host"), None);
+    let mut cfg = https_cfg(&files, false);
+    cfg.limits.handshake_timeout = Duration::from_secs(1);
+    let (p, _ctl) = probe();
+    let srv = start(cfg, probe_app(p)).await;
+
+    let mut silent = tokio::net::TcpStream::connect(srv.addr).await.unwrap();
+    let mut stalled = tokio::net::TcpStream::connect(srv.addr).await.unwrap();
+    // A TLS record header announcing a 512-byte handshake message, then nothing.
+    stalled
+        .write_all(&[0x16, 0x03, 0x01, 0x02, 0x00, 0x01])
+        .await
+        .unwrap();
+    for s in [&mut silent, &mut stalled] {
+        let mut buf = [0u8; 64];
+        let n = bounded("closed by the deadline", async {
+            loop {
+                match s.read(&mut buf).await {
+                    Ok(0) | Err(_) => return 0,
+                    // A TLS alert before the close is fine.
+                    Ok(_) => continue,
+                }
+            }
+        })
+        .await;
+        assert_eq!(n, 0);
+    }
+
+    let client = client_config(&ca.pem, None, BOTH_VERSIONS, &[b"http/1.1"]);
+    let mut tls = bounded("handshake", tls_connect(srv.addr, client))
+        .await
+        .unwrap();
+    let (status, body) = bounded("get", http1_get(&mut tls, "/", &[])).await.unwrap();
+    assert_eq!((status, body.as_slice()), (200, &b"ok"[..]));
+    srv.stop().await.unwrap();
+}

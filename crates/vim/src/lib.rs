@@ -6,6 +6,8 @@ mod api;
 mod attributes;
 pub mod drivers;
 pub mod error;
+#[cfg(test)]
+mod fuzz_tests;
 mod mask;
 pub mod model;
 mod policy;

@@ -61,6 +61,7 @@ impl ListenerConfig {
         Ok(ListenerConfig {
             tls,
             forwarded_client_cert: options.forwarded_client_cert.clone(),
+            limits: options.limits.clone(),
             ..ListenerConfig::plain(options.addr)
         })
     }
@@ -70,7 +71,9 @@ impl ListenerConfig {
 mod tests {
     use tacker_common::config::Section;
 
-    use super::super::{DEFAULT_DRAIN_TIMEOUT, HEADER_READ_TIMEOUT};
+    use std::time::Duration;
+
+    use super::super::{ConnectionLimits, DEFAULT_DRAIN_TIMEOUT, HEADER_READ_TIMEOUT};
     use super::*;
 
     fn listener(pairs: &[(&str, &str)]) -> Result<ListenerConfig, String> {
@@ -90,6 +93,61 @@ mod tests {
         assert!(cfg.forwarded_client_cert.is_none());
         assert_eq!(cfg.drain_timeout, DEFAULT_DRAIN_TIMEOUT);
         assert_eq!(cfg.header_read_timeout, HEADER_READ_TIMEOUT);
+    }
+
+    #[test]
+    fn connection_limits_defaults_and_oslo_options() {
+        let d = listener(&[]).unwrap().limits;
+        assert_eq!(d, ConnectionLimits::default());
+        assert_eq!(d.idle_timeout, Some(Duration::from_secs(900)));
+        assert_eq!(d.max_header_line, 16384);
+        assert!(d.keep_alive);
+
+        let cfg = listener(&[
+            ("client_handshake_timeout", "3"),
+            ("client_socket_timeout", "0"),
+            ("request_body_timeout", "7"),
+            ("max_header_line", "4096"),
+            ("wsgi_keep_alive", "False"),
+            ("max_connections", "100"),
+        ])
+        .unwrap();
+        assert_eq!(
+            cfg.limits,
+            ConnectionLimits {
+                handshake_timeout: Duration::from_secs(3),
+                idle_timeout: None,
+                body_timeout: Some(Duration::from_secs(7)),
+                max_header_line: 4096,
+                keep_alive: false,
+                max_connections: 100,
+            }
+        );
+        assert_eq!(
+            listener(&[("request_body_timeout", "0")])
+                .unwrap()
+                .limits
+                .body_timeout,
+            None
+        );
+    }
+
+    #[test]
+    fn bad_connection_limits_name_option_and_value() {
+        for (key, value) in [
+            ("client_handshake_timeout", "0"),
+            ("client_socket_timeout", "-1"),
+            ("request_body_timeout", "soon"),
+            ("max_header_line", "10"),
+            ("max_connections", "0"),
+            ("wsgi_keep_alive", "perhaps"),
+        ] {
+            let err = listener(&[(key, value)]).unwrap_err();
+            assert!(
+                err.starts_with(&format!("tacker.conf [DEFAULT] {key} = \"{value}\"")),
+                "{err}"
+            );
+        }
     }
 
     #[test]

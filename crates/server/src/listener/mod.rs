@@ -11,6 +11,11 @@
 //!   only from the listed proxy addresses.
 //! - SIGHUP reloads the certificate, key and CA files (axum-server's `RustlsConfig`);
 //!   established connections keep the configuration they were accepted with.
+//! - Every connection has a deadline from accept to its first complete request head (TLS
+//!   handshake and HTTP/1-vs-2 detection included), an idle timeout, HTTP/2 keep-alive
+//!   pings, a request-body deadline, and a slot among at most `max_connections` (kept below
+//!   the open-file limit); a declared body over [`MAX_REQUEST_BODY`] is answered `413` before
+//!   it is read ([`ConnectionLimits`], `limits.rs`).
 //! - Shutdown stops accepting, lets in-flight requests finish for at most
 //!   [`ListenerConfig::drain_timeout`] (axum-server's graceful `Handle`), then returns.
 //!
@@ -31,6 +36,7 @@
 mod config;
 mod conn;
 mod forwarded;
+mod limits;
 mod tls;
 
 use std::future::Future;
@@ -44,10 +50,13 @@ use axum_server::tls_rustls::RustlsAcceptor;
 use axum_server::{Handle, Server};
 use tokio::net::TcpListener;
 
+use limits::{CappedListener, PeerAddr};
+
 pub use crate::config::ConfiguredPath;
 pub use config::TlsFiles;
 pub use conn::ConnectionInfo;
 pub use forwarded::ForwardedClientCert;
+pub use limits::{effective_max_connections, open_file_limit, ConnectionLimits, MAX_REQUEST_BODY};
 pub use tls::{LoadedCertificate, ReloadHandle};
 
 /// How long a client may take to send a complete HTTP/1 request head (default of
@@ -58,10 +67,6 @@ pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// `graceful_shutdown_timeout` default is 60 s; 30 s keeps a stuck client from holding a
 /// restart for a minute).
 pub const DEFAULT_DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// A TLS handshake that has not finished within this time is dropped, so half-open clients
-/// cannot pin connection tasks.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Where and how to listen.
 #[derive(Clone, Debug)]
@@ -78,6 +83,8 @@ pub struct ListenerConfig {
     /// Bound on reading an HTTP/1 request head ([`HEADER_READ_TIMEOUT`]): a client that
     /// never finishes one cannot hold a connection forever.
     pub header_read_timeout: Duration,
+    /// Deadlines and counts per connection (`[DEFAULT]` options, [`ConnectionLimits`]).
+    pub limits: ConnectionLimits,
 }
 
 impl ListenerConfig {
@@ -89,6 +96,7 @@ impl ListenerConfig {
             forwarded_client_cert: None,
             drain_timeout: DEFAULT_DRAIN_TIMEOUT,
             header_read_timeout: HEADER_READ_TIMEOUT,
+            limits: ConnectionLimits::default(),
         }
     }
 }
@@ -129,6 +137,7 @@ pub struct Listener {
     forwarded: Option<Arc<ForwardedClientCert>>,
     drain_timeout: Duration,
     header_read_timeout: Duration,
+    limits: ConnectionLimits,
     #[cfg(unix)]
     sighup: Option<tokio::signal::unix::Signal>,
 }
@@ -178,6 +187,7 @@ impl Listener {
             forwarded: cfg.forwarded_client_cert.map(Arc::new),
             drain_timeout: cfg.drain_timeout,
             header_read_timeout: cfg.header_read_timeout,
+            limits: cfg.limits,
             #[cfg(unix)]
             sighup,
         })
@@ -207,6 +217,7 @@ impl Listener {
             forwarded,
             drain_timeout,
             header_read_timeout,
+            limits,
             #[cfg(unix)]
             sighup,
         } = self;
@@ -214,19 +225,43 @@ impl Listener {
         #[cfg(unix)]
         let reloader = sighup.map(|s| tokio::spawn(reload_on_sighup(s, tls.clone())));
 
-        let handle: Handle<SocketAddr> = Handle::new();
+        let open_files = open_file_limit();
+        let max_connections = effective_max_connections(limits.max_connections, open_files);
+        if max_connections < limits.max_connections {
+            tracing::info!(
+                max_connections,
+                configured = limits.max_connections,
+                open_file_limit = open_files,
+                "max_connections lowered below the open-file limit"
+            );
+        }
+        let handle: Handle<PeerAddr> = Handle::new();
         let https = tls.is_some();
-        let mut server = Server::from_listener(tcp)
+        let mut server = Server::from_listener(CappedListener::new(tcp, max_connections))
             .handle(handle.clone())
-            .accept_error_handler(move |peer, e| log_accept_error(https, peer, e));
-        // axum-server installs a timer, so hyper enforces the HTTP/1 header read timeout.
+            .accept_error_handler(move |peer: Option<&PeerAddr>, e| {
+                log_accept_error(https, peer.map(|p| &p.0), e)
+            })
+            // From the end of the TLS handshake (bounded by the acceptor with the same
+            // deadline) to the first request head: covers hyper's HTTP/1-vs-2 detection and
+            // the HTTP/2 preface, which no hyper timeout does.
+            .first_request_timeout(limits.handshake_timeout);
+        // axum-server installs a timer, so hyper enforces the HTTP/1 header read timeout and
+        // the HTTP/2 keep-alive.
         server
             .http_builder()
             .http1()
             .header_read_timeout(header_read_timeout)
+            .keep_alive(limits.keep_alive)
             // HTTP/1 header names as Tacker's eventlet server writes them
             // (`Content-Type`, `X-Openstack-Request-Id`); names are case-insensitive anyway.
             .title_case_headers(true);
+        server
+            .http_builder()
+            .http2()
+            .keep_alive_interval(Some(limits::HTTP2_KEEP_ALIVE_INTERVAL))
+            .keep_alive_timeout(limits::HTTP2_KEEP_ALIVE_TIMEOUT);
+        let limits = Arc::new(limits);
 
         // Graceful shutdown: the accept loop ends and the socket closes, every connection
         // finishes the request it is serving, and after `drain_timeout` axum-server closes
@@ -247,16 +282,21 @@ impl Listener {
         let make_service = app.into_make_service();
         let served = match tls {
             Some(tls) => {
-                let rustls =
-                    RustlsAcceptor::new(tls.rustls_config()).handshake_timeout(HANDSHAKE_TIMEOUT);
+                let rustls = RustlsAcceptor::new(tls.rustls_config())
+                    .handshake_timeout(limits.handshake_timeout);
                 server
-                    .acceptor(conn::ConnAcceptor::new(rustls, true, forwarded))
+                    .acceptor(conn::ConnAcceptor::new(rustls, true, forwarded, limits))
                     .serve(make_service)
                     .await
             }
             None => {
                 server
-                    .acceptor(conn::ConnAcceptor::new(DefaultAcceptor, false, forwarded))
+                    .acceptor(conn::ConnAcceptor::new(
+                        DefaultAcceptor,
+                        false,
+                        forwarded,
+                        limits,
+                    ))
                     .serve(make_service)
                     .await
             }
