@@ -248,7 +248,10 @@ async fn key_files_are_interchangeable_with_tacker() {
     let ours = "0c2b0c5e-1111-4222-8333-444455556666";
     let theirs = "9d8e7f60-aaaa-4bbb-8ccc-dddd11112222";
     let key = fernet::generate_key();
-    km.store(ours, &key).await.unwrap();
+    // A stored key is staged until the row that uses it commits; then it is the key file.
+    km.activate(&km.store(ours, &key).await.unwrap())
+        .await
+        .unwrap();
     let token = fernet::encrypt(&key, &SecretString::from("rust-made")).unwrap();
     let out = run_python(
         &python,
