@@ -287,6 +287,8 @@ pub struct DefaultOptions {
     pub auth_strategy: AuthStrategy,
     /// `debug` (bool, default false): log level DEBUG instead of INFO (`RUST_LOG` wins).
     pub debug: bool,
+    /// oslo.log's `log_file`, `log_dir`, `use_stderr`, `use_json`, `watch_log_file`.
+    pub logging: crate::logging::LoggingOptions,
 }
 
 /// The `[DEFAULT]` options of the API listener (Tacker `tacker/common/config.py` `bind_host`,
@@ -437,13 +439,9 @@ const DEFAULT_ACCEPTED: &[&str] = &[
     "transport_url",
     "control_exchange",
     "verbose",
-    "log_file",
-    "log_dir",
     "log_config_append",
     "use_syslog",
-    "use_stderr",
     "use_journal",
-    "use_json",
     "logging_context_format_string",
     "logging_default_format_string",
     "logging_debug_format_suffix",
@@ -479,6 +477,13 @@ impl ServerConfig {
                 _ => AuthStrategy::Keystone,
             },
             debug: d.bool("debug", false)?,
+            logging: crate::logging::LoggingOptions {
+                log_file: d.path("log_file"),
+                log_dir: d.path("log_dir"),
+                use_stderr: d.bool("use_stderr", false)?,
+                use_json: d.bool("use_json", false)?,
+                watch_log_file: d.bool("watch_log_file", false)?,
+            },
         };
         d.warn_unknown(DEFAULT_ACCEPTED, &mut warnings);
 

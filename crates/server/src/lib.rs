@@ -8,6 +8,7 @@ pub mod config;
 pub mod filters;
 pub mod key_manager;
 pub mod listener;
+pub mod logging;
 pub mod paste;
 pub mod pipeline;
 pub mod sol;

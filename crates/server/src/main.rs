@@ -5,7 +5,6 @@ use std::sync::Arc;
 
 use tacker_server::listener::{self, ListenerConfig};
 use tacker_server::{Cli, ServerConfig};
-use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -19,16 +18,9 @@ async fn main() -> ExitCode {
     };
 
     // RUST_LOG wins; otherwise `[DEFAULT] debug` picks DEBUG or INFO, as oslo.log.
-    let level = if config.default.debug {
-        "debug"
-    } else {
-        "info"
-    };
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+    if let Err(e) = tacker_server::logging::init(config.default.debug, &config.default.logging) {
+        return fail(&e);
+    }
     for w in &warnings {
         tracing::warn!("{w}");
     }
