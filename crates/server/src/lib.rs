@@ -4,6 +4,7 @@
 //! `tacker-server` (`tacker/cmd/eventlet/tacker_server.py`, `tacker/wsgi.py`).
 
 pub mod apps;
+pub mod check;
 pub mod config;
 pub mod filters;
 pub mod key_manager;

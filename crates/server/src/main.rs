@@ -1,4 +1,5 @@
-//! `tacker-server --config-file PATH [--config-file PATH ...] [--config-dir DIR]`
+//! `tacker-server [check-config [--probe]] --config-file PATH [--config-file PATH ...]
+//! [--config-dir DIR]`
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -12,6 +13,13 @@ async fn main() -> ExitCode {
         Ok(cli) => cli.or_default_files(),
         Err(e) => e.exit(),
     };
+    if let tacker_server::config::Command::CheckConfig { probe } = cli.command {
+        return if tacker_server::check::run(&cli.sources, probe).await {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        };
+    }
     let (config, warnings) = match ServerConfig::load(&cli.sources) {
         Ok(loaded) => loaded,
         Err(e) => return fail(&e),

@@ -12,14 +12,14 @@ use axum::body::Body;
 use axum::response::Response;
 use axum::Router;
 use http::Request;
-use tacker_auth::{ExternalOAuth2Layer, IdentitySource, KeystoneContextLayer};
+use tacker_auth::{ExtOAuth2Options, ExternalOAuth2Layer, IdentitySource, KeystoneContextLayer};
 use tower::util::BoxCloneSyncService;
 use tower::Layer;
 
 use tacker_common::WebObError;
 
 use crate::apps::{api_router_v1_app, not_found_app, versions_app};
-use crate::config::AuthStrategy;
+use crate::config::{AuthStrategy, ServerConfig};
 use crate::filters::{CatchErrorsLayer, ExtensionsLayer, NoAuthContextLayer, RequestIdLayer};
 use crate::paste::{AppDef, AppKind, FilterDef, FilterKind, PasteApp, Target};
 use crate::state::AppState;
@@ -189,6 +189,35 @@ pub struct TokenFilters {
     built: HashMap<String, ExternalOAuth2Layer>,
 }
 
+/// The options a token filter runs with: `[ext_oauth2_auth]` with the paste section's options
+/// winning (keystonemiddleware's `Config`), refused when `tls_client_auth` has no client
+/// certificate to authenticate with.
+pub fn token_filter_options(
+    config: &ServerConfig,
+    filter: &FilterDef,
+) -> Result<ExtOAuth2Options, PipelineError> {
+    let options = config
+        .ext_oauth2_auth
+        .with_paste(&filter.local)
+        .map_err(|e| {
+            PipelineError::Filter(format!("{} [filter:{}]: {e}", filter.origin, filter.name))
+        })?;
+    if let Some(reason) = crate::config::tls_client_auth_problem(&options.client) {
+        let files: Vec<String> = config
+            .files()
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        return Err(PipelineError::Filter(format!(
+            "{} [ext_oauth2_auth] (or {} [filter:{}]) certfile: {reason}",
+            files.join(", "),
+            filter.origin,
+            filter.name
+        )));
+    }
+    Ok(options)
+}
+
 impl TokenFilters {
     /// The filter is configured from `[ext_oauth2_auth]` with the paste section's options
     /// winning (keystonemiddleware's `Config`); a bad option refuses start-up.
@@ -200,14 +229,10 @@ impl TokenFilters {
         if let Some(layer) = self.built.get(&filter.name) {
             return Ok(layer.clone());
         }
-        let layer = state
-            .config
-            .ext_oauth2_auth
-            .with_paste(&filter.local)
-            .and_then(ExternalOAuth2Layer::from_options)
-            .map_err(|e| {
-                PipelineError::Filter(format!("{} [filter:{}]: {e}", filter.origin, filter.name))
-            })?;
+        let layer = token_filter_options(&state.config, filter)?;
+        let layer = ExternalOAuth2Layer::from_options(layer).map_err(|e| {
+            PipelineError::Filter(format!("{} [filter:{}]: {e}", filter.origin, filter.name))
+        })?;
         self.built.insert(filter.name.clone(), layer.clone());
         Ok(layer)
     }
