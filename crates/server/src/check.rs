@@ -286,7 +286,20 @@ fn print_pipelines(
                 for f in filters {
                     if f.kind == FilterKind::ExternalOAuth2Token && !seen.contains(&f.name) {
                         seen.push(f.name.clone());
-                        match crate::pipeline::token_filter_options(config, f) {
+                        // As start-up builds the filter: the options, then the layer (the
+                        // client's TLS files and credentials; nothing is sent).
+                        let built =
+                            crate::pipeline::token_filter_options(config, f).and_then(|o| {
+                                tacker_auth::ExternalOAuth2Layer::from_options(o.clone())
+                                    .map(|_| o)
+                                    .map_err(|e| {
+                                        crate::PipelineError::Filter(format!(
+                                            "{} [filter:{}]: {e}",
+                                            f.origin, f.name
+                                        ))
+                                    })
+                            });
+                        match built {
                             Ok(o) => token_filters.push(o),
                             Err(e) => r.errors.push(e.to_string()),
                         }

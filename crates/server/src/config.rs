@@ -466,6 +466,8 @@ pub struct ServerConfig {
     pub service_auth: ServiceAuthOptions,
     /// `[key_manager]` (Barbican endpoint and API version).
     pub key_manager: KeyManagerOptions,
+    /// `[metrics]`: the Prometheus listener (off by default).
+    pub metrics: crate::metrics::MetricsOptions,
     /// The files read, in order.
     files: Vec<PathBuf>,
 }
@@ -612,6 +614,22 @@ impl ServerConfig {
             }
         }
         let key_manager = KeyManagerOptions::from_section(&substitute(&raw, "key_manager")?);
+
+        let m = Reader::new(substitute(&raw, "metrics")?);
+        let metrics_host = m.string("bind_host", "127.0.0.1");
+        let metrics = crate::metrics::MetricsOptions {
+            bind_host: metrics_host
+                .trim()
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .parse()
+                .map_err(|_| m.bad("bind_host", &metrics_host, "not an IP address"))?,
+            bind_port: match m.raw("bind_port").map(str::trim).filter(|v| !v.is_empty()) {
+                None => None,
+                Some(_) => Some(m.port("bind_port", 0)?),
+            },
+        };
+        m.warn_unknown(&[], &mut warnings);
         Ok((
             Self {
                 default,
@@ -621,6 +639,7 @@ impl ServerConfig {
                 ext_oauth2_auth,
                 service_auth,
                 key_manager,
+                metrics,
                 files: raw.files,
             },
             warnings,

@@ -10,6 +10,7 @@ pub mod filters;
 pub mod key_manager;
 pub mod listener;
 pub mod logging;
+pub mod metrics;
 pub mod paste;
 pub mod pipeline;
 pub mod sol;

@@ -43,11 +43,28 @@ async fn main() -> ExitCode {
         Ok(cfg) => cfg,
         Err(e) => return fail(&e),
     };
+    // The recorder goes in before anything emits; without `[metrics] bind_port` nothing is
+    // recorded.
+    let metrics_addr = config.metrics.addr();
+    let recorder = match metrics_addr.map(|_| tacker_server::metrics::install()) {
+        Some(Err(e)) => return fail(&format!("[metrics]: {e}")),
+        Some(Ok(handle)) => Some(handle),
+        None => None,
+    };
     let config = Arc::new(config);
-    let app = match tacker_server::build(config).await {
-        Ok((_state, app)) => app,
+    let (state, app) = match tacker_server::build(config).await {
+        Ok(built) => built,
         Err(e) => return fail(&e),
     };
+    if let (Some(addr), Some(handle)) = (metrics_addr, recorder) {
+        if let Err(e) =
+            tacker_server::metrics::serve(addr, handle, state.vims.store().clone()).await
+        {
+            return fail(&format!(
+                "[metrics] bind_host:bind_port = {addr}: cannot listen: {e}"
+            ));
+        }
+    }
     match listener::serve(listener_cfg, app, listener::shutdown_signal()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(&e),

@@ -53,6 +53,9 @@ pub fn build_app(state: &AppState, paste: &PasteApp) -> Result<Router, PipelineE
                 app,
             } => build_pipeline(state, &mut token_filters, composite, filters, app)?,
         };
+        // Outermost: every answer of the prefix is counted, whatever the filters decided.
+        let svc =
+            BoxCloneSyncService::new(crate::metrics::RequestMetricsLayer::new(prefix).layer(svc));
         if prefix.is_empty() {
             root = Some(svc);
         } else {

@@ -111,7 +111,8 @@ fn base(dir: &Path, introspect_port: u16) -> PathBuf {
              [database]\nconnection = sqlite:///{}\n\
              [vim_keys]\nopenstack = {}\n\
              [ext_oauth2_auth]\nintrospect_endpoint = http://127.0.0.1:{introspect_port}/introspect\n\
-             auth_method = client_secret_basic\nclient_id = tacker\nclient_secret = {SECRET}\n",
+             auth_method = client_secret_basic\nclient_id = tacker\nclient_secret = {SECRET}\n\
+             audience = http://127.0.0.1/realms/x\n",
             free_port(),
             repo_root()
                 .join("etc/api-paste-external-oauth2.ini")
@@ -148,6 +149,17 @@ fn the_base_configuration_passes() {
     let (ok, out, _dir) = check_with("");
     assert!(ok, "{out}");
     assert!(out.contains("client_secret = ***"), "{out}");
+}
+
+#[test]
+fn a_filter_that_cannot_be_built_fails() {
+    // The filter's own checks run as at start-up (here: upstream's "not set" for audience).
+    let (ok, out, _dir) = check_with("[ext_oauth2_auth]\naudience =\n");
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("The parameter is not set for \"audience\" in group [ext_oauth2_auth]"),
+        "{out}"
+    );
 }
 
 #[test]
