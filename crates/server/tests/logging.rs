@@ -28,9 +28,9 @@ async fn start(extra_default: &str) -> Server {
     std::fs::write(
         &conf,
         format!(
-            "[DEFAULT]\nbind_host = 127.0.0.1\nbind_port = {port}\ndebug = True\n\
-             log_dir = {}\nlog_file = tacker-api.log\n{extra_default}\n\
-             [ext_oauth2_auth]\nclient_id = tacker_service\nclient_secret = {SECRET}\n",
+            "[ext_oauth2_auth]\nclient_id = tacker_service\nclient_secret = {SECRET}\n\
+             [DEFAULT]\nbind_host = 127.0.0.1\nbind_port = {port}\ndebug = True\n\
+             log_dir = {}\nlog_file = tacker-api.log\n{extra_default}\n",
             log_file.parent().unwrap().display()
         ),
     )
@@ -197,4 +197,56 @@ fn an_unwritable_log_file_stops_start_up_naming_the_option() {
         stderr.contains("override.conf [DEFAULT] log_file = \"/nonexistent-dir/x/tacker.log\""),
         "{stderr}"
     );
+}
+
+/// Every line written while a request is served carries its id: here the token filter's own
+/// lines (the introspection answer at DEBUG, "not active" at INFO) next to the request line.
+#[tokio::test]
+async fn the_token_filter_lines_of_a_request_carry_its_id() {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let idp = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/introspect"))
+        .respond_with(ResponseTemplate::new(200).set_body_string(r#"{"active": false}"#))
+        .mount(&idp)
+        .await;
+    let keystone = format!(
+        "auth_strategy = keystone\napi_paste_config = {}\n\
+         [ext_oauth2_auth]\nintrospect_endpoint = {}/introspect\naudience = http://idp\n",
+        repo_root()
+            .join("etc/api-paste-external-oauth2.ini")
+            .display(),
+        idp.uri()
+    );
+    let mut server = start(&keystone).await;
+    let resp = server
+        .client
+        .get(format!("{}/v1.0/vims", server.base))
+        .bearer_auth("some-opaque-token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+    let id = resp.headers()["x-openstack-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let lines = server.lines_with(&server.log_file, &id).await;
+    let ctx = format!("[- {id}]");
+    for needle in [
+        "The introspect API response",
+        "The access token is not active.",
+        "request handled",
+    ] {
+        let line = lines
+            .iter()
+            .find(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("no {needle:?} line: {lines:#?}"));
+        assert!(line.contains(&ctx), "{line}");
+    }
+    let all = lines.join("\n");
+    assert!(!all.contains("some-opaque-token"), "token logged: {all}");
+    assert!(!all.contains(SECRET));
+    server.guard.stop();
 }
