@@ -105,6 +105,7 @@ async fn check(sources: &[ConfigSource], probe: bool, r: &mut Report) {
 
     print_options(&raw, r);
     check_sections(&raw, r);
+    check_ext_oauth2_options(&raw, r);
     check_files(&raw, r);
 
     let config = match ServerConfig::from_raw(raw.clone()) {
@@ -190,6 +191,21 @@ fn check_sections(raw: &RawConfig, r: &mut Report) {
                 .map_or("(empty)", |v| v.origin.as_str());
             r.warnings.push(format!(
                 "{origin} [{name}]: section not read by this server, ignored"
+            ));
+        }
+    }
+}
+
+/// `[ext_oauth2_auth]` is read by the filter and by the outbound token source; anything else
+/// there is a typo (the server itself does not warn about it, as keystonemiddleware).
+fn check_ext_oauth2_options(raw: &RawConfig, r: &mut Report) {
+    const OUTBOUND: &[&str] = &["use_ext_oauth2_auth", "token_endpoint", "scope"];
+    let section = raw.section("ext_oauth2_auth");
+    for (key, v) in &section.options {
+        if !tacker_auth::is_filter_option(key) && !OUTBOUND.contains(&key.as_str()) {
+            r.errors.push(format!(
+                "{} [ext_oauth2_auth] {key}: unknown option, ignored",
+                v.origin
             ));
         }
     }

@@ -173,6 +173,16 @@ fn an_unknown_option_fails_naming_file_section_option() {
 }
 
 #[test]
+fn an_unknown_ext_oauth2_auth_option_fails_naming_file_section_option() {
+    let (ok, out, _dir) = check_with("[ext_oauth2_auth]\nintrospection_endpoint = http://x\n");
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("broken.conf [ext_oauth2_auth] introspection_endpoint: unknown option"),
+        "{out}"
+    );
+}
+
+#[test]
 fn a_bad_value_fails_naming_file_section_option() {
     let (ok, out, _dir) = check_with("[DEFAULT]\nauth_strategy = oauth2\n");
     assert!(!ok, "{out}");
