@@ -16,6 +16,7 @@
 //! | `tacker_db_connections_in_use` (gauge) | | the store's pool, read at each scrape |
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
@@ -57,13 +58,19 @@ const BUCKETS: &[f64] = &[
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
 
+/// Whether a recorder is installed: without one, [`RequestMetricsLayer`] skips even the
+/// label formatting.
+static ENABLED: AtomicBool = AtomicBool::new(false);
+
 /// Install the process-wide recorder. Call once, before the app is built.
 pub fn install() -> Result<PrometheusHandle, String> {
-    PrometheusBuilder::new()
+    let handle = PrometheusBuilder::new()
         .set_buckets_for_metric(Matcher::Suffix("duration_seconds".into()), BUCKETS)
         .map_err(|e| e.to_string())?
         .install_recorder()
-        .map_err(|e| e.to_string())
+        .map_err(|e| e.to_string())?;
+    ENABLED.store(true, Ordering::Relaxed);
+    Ok(handle)
 }
 
 /// Bind the metrics listener (a start-up error when the address is taken) and serve
@@ -149,6 +156,9 @@ where
     }
 
     fn call(&mut self, req: Request<Body>) -> Self::Future {
+        if !ENABLED.load(Ordering::Relaxed) {
+            return Box::pin(self.inner.call(req));
+        }
         let started = Instant::now();
         let method = req.method().as_str().to_owned();
         let prefix = self.prefix.clone();
