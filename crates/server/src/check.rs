@@ -125,6 +125,7 @@ async fn check(sources: &[ConfigSource], probe: bool, r: &mut Report) {
             return;
         }
     };
+    print_resolved(&config, r);
     check_key_directory(&config, &raw, r);
     if let Err(e) = crate::listener::ListenerConfig::from_options(&config.default.listener) {
         let text = e.to_string();
@@ -178,6 +179,57 @@ fn print_options(raw: &RawConfig, r: &mut Report) {
             );
         }
     }
+}
+
+/// What the options add up to, defaults included.
+fn print_resolved(config: &ServerConfig, r: &mut Report) {
+    let d = &config.default;
+    let l = &d.listener;
+    let _ = writeln!(r.out, "\nResolved (defaults included):");
+    let _ = writeln!(
+        r.out,
+        "  API listener: {}://{} (client certificate required: {})",
+        if l.use_ssl { "https" } else { "http" },
+        l.addr,
+        if l.use_ssl && l.ssl_ca_file.is_some() {
+            "yes"
+        } else {
+            "no"
+        }
+    );
+    let _ = writeln!(r.out, "  auth_strategy: {}", d.auth_strategy.key());
+    let _ = writeln!(r.out, "  paste file: {}", d.api_paste_config.display());
+    let _ = writeln!(
+        r.out,
+        "  database: {}",
+        crate::config::redact_url(&config.database.connection)
+    );
+    let _ = writeln!(
+        r.out,
+        "  VIM keys: {} (Barbican for OpenStack VIMs: {}, for Kubernetes VIMs: {})",
+        config.vim_keys.openstack.display(),
+        config.vim_keys.use_barbican,
+        config.k8s_vim.use_barbican
+    );
+    let log = match d.logging.log_path() {
+        Some((path, _)) if d.logging.use_stderr => format!("{} and standard error", path.display()),
+        Some((path, _)) => path.display().to_string(),
+        None => "standard error".to_owned(),
+    };
+    let _ = writeln!(
+        r.out,
+        "  log: {log} (level {}, {})",
+        if d.debug { "DEBUG" } else { "INFO" },
+        if d.logging.use_json { "JSON" } else { "text" }
+    );
+    let _ = writeln!(
+        r.out,
+        "  metrics: {}",
+        config
+            .metrics
+            .addr()
+            .map_or_else(|| "off".to_owned(), |a| format!("http://{a}/metrics"))
+    );
 }
 
 fn check_sections(raw: &RawConfig, r: &mut Report) {
