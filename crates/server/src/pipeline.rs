@@ -19,7 +19,7 @@ use tower::Layer;
 use tacker_common::WebObError;
 
 use crate::apps::{api_router_v1_app, not_found_app, versions_app};
-use crate::config::{AuthStrategy, ServerConfig};
+use crate::config::AuthStrategy;
 use crate::filters::{CatchErrorsLayer, ExtensionsLayer, NoAuthContextLayer, RequestIdLayer};
 use crate::paste::{AppDef, AppKind, FilterDef, FilterKind, PasteApp, Target};
 use crate::state::AppState;
@@ -196,7 +196,7 @@ pub struct TokenFilters {
 /// winning (keystonemiddleware's `Config`), refused when `tls_client_auth` has no client
 /// certificate to authenticate with.
 pub fn token_filter_options(
-    config: &ServerConfig,
+    config: &crate::config::ServerConfig,
     filter: &FilterDef,
 ) -> Result<ExtOAuth2Options, PipelineError> {
     let options = config
