@@ -127,10 +127,12 @@ async fn check(sources: &[ConfigSource], probe: bool, r: &mut Report) {
     };
     print_resolved(&config, r);
     check_key_directory(&config, &raw, r);
-    if let Err(e) = crate::listener::ListenerConfig::from_options(&config.default.listener) {
-        let text = e.to_string();
-        if !r.errors.iter().any(|known| text.contains(known.as_str())) {
-            r.errors.push(text);
+    // The TLS files load as at start-up (PEM content, key matching the certificate), unless a
+    // missing one was already reported.
+    let missing_tls_file = r.errors.iter().any(|e| e.contains("[DEFAULT] ssl_"));
+    if !missing_tls_file {
+        if let Err(e) = crate::listener::ListenerConfig::from_options(&config.default.listener) {
+            r.errors.push(e.to_string());
         }
     }
     if let Some((path, at)) = config.default.logging.log_path() {
@@ -264,7 +266,16 @@ fn check_ext_oauth2_options(raw: &RawConfig, r: &mut Report) {
 }
 
 fn check_files(raw: &RawConfig, r: &mut Report) {
+    // The listener's files are read only with use_ssl (as Tacker's wsgi).
+    let use_ssl = raw
+        .substituted("DEFAULT")
+        .ok()
+        .and_then(|d| d.bool("use_ssl", false).ok())
+        .unwrap_or(false);
     for (section_name, key) in FILE_OPTIONS {
+        if *section_name == "DEFAULT" && !use_ssl {
+            continue;
+        }
         let Ok(section) = raw.substituted(section_name) else {
             continue;
         };

@@ -205,6 +205,17 @@ fn a_missing_file_fails_naming_file_section_option() {
 }
 
 #[test]
+fn a_missing_listener_certificate_fails_once_and_only_with_use_ssl() {
+    let (ok, out, _dir) = check_with("[DEFAULT]\nssl_cert_file = no-such-cert.pem\n");
+    assert!(ok, "not read without use_ssl: {out}");
+    let (ok, out, _dir) =
+        check_with("[DEFAULT]\nuse_ssl = True\nssl_cert_file = no-such-cert.pem\n");
+    assert!(!ok, "{out}");
+    let needle = "broken.conf [DEFAULT] ssl_cert_file = \"no-such-cert.pem\"";
+    assert_eq!(out.matches(needle).count(), 1, "{out}");
+}
+
+#[test]
 fn tls_client_auth_without_a_client_certificate_fails_and_stops_start_up() {
     let extra = "[ext_oauth2_auth]\nauth_method = tls_client_auth\n";
     let (ok, out, dir) = check_with(extra);
