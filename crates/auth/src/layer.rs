@@ -331,12 +331,22 @@ impl Inner {
                 let key = cache_key(token);
                 let mut attempt = 0;
                 loop {
-                    // moka runs one init future per key; concurrent misses wait for it.
-                    let entry = cache
-                        .inner
-                        .try_get_with(key, self.fill(token))
-                        .await
-                        .map_err(|e| (*e).clone())?;
+                    // moka runs one init future per key; concurrent misses wait for it (and
+                    // count as hits: they cost no lookup of their own).
+                    let missed = std::sync::atomic::AtomicBool::new(false);
+                    let fill = async {
+                        missed.store(true, std::sync::atomic::Ordering::Relaxed);
+                        self.fill(token).await
+                    };
+                    let entry = cache.inner.try_get_with(key, fill).await;
+                    let result = if missed.load(std::sync::atomic::Ordering::Relaxed) {
+                        "miss"
+                    } else {
+                        "hit"
+                    };
+                    metrics::counter!("tacker_token_cache_requests_total", "cache" => "local", "result" => result)
+                        .increment(1);
+                    let entry = entry.map_err(|e| (*e).clone())?;
                     let now = self.clock.now_unix();
                     if attempt == 0 && entry.valid_until.is_some_and(|u| now >= u) {
                         cache.inner.invalidate(&key).await;
@@ -376,8 +386,28 @@ impl Inner {
         }
     }
 
-    /// RFC 7662 §2.1 request and §2.2 response handling.
+    /// [`Self::introspect_once`], counted by outcome (`tacker_introspection_requests_total`)
+    /// and timed (`tacker_introspection_duration_seconds`).
     async fn introspect(&self, token: &str) -> Result<Entry, AuthError> {
+        let started = std::time::Instant::now();
+        let result = self.introspect_once(token).await;
+        let outcome = match &result {
+            Ok(Entry {
+                value: Cached::Valid(_),
+                ..
+            }) => "active",
+            Ok(_) => "inactive",
+            Err(AuthError::Unavailable(_)) => "unavailable",
+            Err(_) => "error",
+        };
+        metrics::counter!("tacker_introspection_requests_total", "outcome" => outcome).increment(1);
+        metrics::histogram!("tacker_introspection_duration_seconds", "outcome" => outcome)
+            .record(started.elapsed().as_secs_f64());
+        result
+    }
+
+    /// RFC 7662 §2.1 request and §2.2 response handling.
+    async fn introspect_once(&self, token: &str) -> Result<Entry, AuthError> {
         let response = self
             .client
             .post_form(

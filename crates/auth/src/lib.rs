@@ -25,5 +25,5 @@ pub use keystone_context::{
 };
 pub use layer::{ExternalOAuth2Layer, ExternalOAuth2Service, DEFAULT_INTROSPECTION_TIMEOUT};
 pub use mapping::{AuthContext, Scope};
-pub use options::{ExtOAuth2Options, MappingOptions, SecurityStrategy};
+pub use options::{is_filter_option, ExtOAuth2Options, MappingOptions, SecurityStrategy};
 pub use tacker_oauth2_client::{Clock, SystemClock};

@@ -282,9 +282,13 @@ impl SharedTokenCache {
     ) -> Result<Entry, AuthError> {
         let (key, keys) = self.key_for(token);
         if let Some(cached) = self.read(&key, keys.as_ref()).await? {
+            metrics::counter!("tacker_token_cache_requests_total", "cache" => "shared", "result" => "hit")
+                .increment(1);
             let now = self.clock.now_unix();
             return Ok(Entry::new(cached, now, self.token_cache_time).not_retained());
         }
+        metrics::counter!("tacker_token_cache_requests_total", "cache" => "shared", "result" => "miss")
+            .increment(1);
         let entry = introspect.await?;
         self.write(&key, keys.as_ref(), &entry).await;
         Ok(entry.not_retained())

@@ -154,6 +154,12 @@ fn merge(conf: &Section, paste: &Section) -> Section {
     merged
 }
 
+/// Whether `key` is an option (or special paste key) the `external_oauth2_token` filter reads,
+/// for tools that report unknown options (`tacker-server check-config`).
+pub fn is_filter_option(key: &str) -> bool {
+    is_known(key)
+}
+
 fn is_known(key: &str) -> bool {
     CLIENT_OPTION_NAMES.contains(&key)
         || FILTER_OPTION_NAMES.contains(&key)

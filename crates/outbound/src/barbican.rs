@@ -217,9 +217,17 @@ impl BarbicanClient {
                 }
             };
             let response = request.send().await.map_err(|e| {
+                metrics::counter!("tacker_barbican_requests_total", "outcome" => "transport_error")
+                    .increment(1);
                 tracing::error!("Error {what}: {e}");
                 BarbicanError::Transport(transport_reason(&e))
             })?;
+            let outcome = match response.status().as_u16() {
+                200..=299 => "ok",
+                400..=499 => "client_error",
+                _ => "server_error",
+            };
+            metrics::counter!("tacker_barbican_requests_total", "outcome" => outcome).increment(1);
             if response.status() == StatusCode::UNAUTHORIZED && !retried {
                 tracing::info!(
                     "Barbican answered 401 while {what}: fetching a new token and retrying once"

@@ -241,7 +241,20 @@ impl TokenSource {
             .map(|c| c.token.clone())
     }
 
+    /// [`Self::fetch_once`], counted by outcome (`tacker_outbound_token_requests_total`).
     async fn fetch(&self) -> Result<(AccessToken, Duration), TokenError> {
+        let result = self.fetch_once().await;
+        let outcome = match &result {
+            Ok(_) => "ok",
+            Err(TokenError::Unavailable) => "unavailable",
+            Err(_) => "error",
+        };
+        metrics::counter!("tacker_outbound_token_requests_total", "outcome" => outcome)
+            .increment(1);
+        result
+    }
+
+    async fn fetch_once(&self) -> Result<(AccessToken, Duration), TokenError> {
         let inner = &self.inner;
         // Field order after the client authentication as upstream: scope, grant_type. For
         // client_secret_jwt the assertion alone authenticates (no client_secret next to it:

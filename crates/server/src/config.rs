@@ -24,6 +24,17 @@ use crate::listener::{ConnectionLimits, ForwardedClientCert};
 pub struct Cli {
     /// `--config-file` and `--config-dir` in the order given.
     pub sources: Vec<ConfigSource>,
+    /// What to do with the configuration.
+    pub command: Command,
+}
+
+/// The subcommand; none serves the API.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Command {
+    #[default]
+    Serve,
+    /// `check-config [--probe]`: report what the server would do with the configuration.
+    CheckConfig { probe: bool },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -33,51 +44,86 @@ pub enum ConfigSource {
     Dir(PathBuf),
 }
 
+/// `--config-file` and `--config-dir`, on the binary and on each subcommand.
+fn with_source_args(cmd: clap::Command) -> clap::Command {
+    cmd.arg(
+        clap::Arg::new("config-file")
+            .long("config-file")
+            .value_name("PATH")
+            .action(clap::ArgAction::Append)
+            .value_parser(clap::value_parser!(PathBuf))
+            .help("Path to a config file to use. Multiple config files can be specified, with values in later files taking precedence."),
+    )
+    .arg(
+        clap::Arg::new("config-dir")
+            .long("config-dir")
+            .value_name("DIR")
+            .action(clap::ArgAction::Append)
+            .value_parser(clap::value_parser!(PathBuf))
+            .help("Path to a config directory to pull *.conf files from (sorted); parsed after the --config-file arguments before it."),
+    )
+}
+
+/// The sources of one command line level, in the order given (oslo.config processes the two
+/// options in the order they appear).
+fn sources_of(m: &clap::ArgMatches) -> Vec<ConfigSource> {
+    let mut indexed: Vec<(usize, ConfigSource)> = Vec::new();
+    for (id, ctor) in [
+        (
+            "config-file",
+            ConfigSource::File as fn(PathBuf) -> ConfigSource,
+        ),
+        ("config-dir", ConfigSource::Dir),
+    ] {
+        if let (Some(values), Some(indices)) = (m.get_many::<PathBuf>(id), m.indices_of(id)) {
+            indexed.extend(indices.zip(values.cloned().map(ctor)));
+        }
+    }
+    indexed.sort_by_key(|(i, _)| *i);
+    indexed.into_iter().map(|(_, s)| s).collect()
+}
+
 impl Cli {
+    /// The `clap` command: `--help` on the binary and on each subcommand, `--version`.
+    pub fn command() -> clap::Command {
+        with_source_args(
+            clap::Command::new("tacker-server")
+                .version(env!("CARGO_PKG_VERSION"))
+                .about("Tacker-compatible VIM registry and SOL013 API server")
+                .after_help("Without a subcommand the API server starts."),
+        )
+        .subcommand(with_source_args(
+            clap::Command::new("check-config")
+                .about("Report what the server would do with the configuration: paste pipelines per URL prefix, options in effect (secrets masked) and every problem. Exit status 0 when it would start, 1 otherwise.")
+                .arg(
+                    clap::Arg::new("probe")
+                        .long("probe")
+                        .action(clap::ArgAction::SetTrue)
+                        .help("Also reach the introspection and token endpoints and the database, and report each."),
+                ),
+        ))
+    }
+
     /// Parse `args` (without the program name). Both `--opt value` and `--opt=value` work.
     pub fn parse_from<I, T>(args: I) -> Result<Self, clap::Error>
     where
         I: IntoIterator<Item = T>,
         T: Into<OsString> + Clone,
     {
-        let cmd = clap::Command::new("tacker-server")
-            .about("Tacker-compatible VIM registry and SOL013 API server")
-            .arg(
-                clap::Arg::new("config-file")
-                    .long("config-file")
-                    .value_name("PATH")
-                    .action(clap::ArgAction::Append)
-                    .value_parser(clap::value_parser!(PathBuf))
-                    .help("Path to a config file to use. Multiple config files can be specified, with values in later files taking precedence."),
-            )
-            .arg(
-                clap::Arg::new("config-dir")
-                    .long("config-dir")
-                    .value_name("DIR")
-                    .action(clap::ArgAction::Append)
-                    .value_parser(clap::value_parser!(PathBuf))
-                    .help("Path to a config directory to pull *.conf files from (sorted); parsed after the --config-file arguments before it."),
-            );
         let args = std::iter::once(OsString::from("tacker-server"))
             .chain(args.into_iter().map(Into::into));
-        let m = cmd.try_get_matches_from(args)?;
-        // oslo.config processes the two options in the order they appear.
-        let mut indexed: Vec<(usize, ConfigSource)> = Vec::new();
-        for (id, ctor) in [
-            (
-                "config-file",
-                ConfigSource::File as fn(PathBuf) -> ConfigSource,
-            ),
-            ("config-dir", ConfigSource::Dir),
-        ] {
-            if let (Some(values), Some(indices)) = (m.get_many::<PathBuf>(id), m.indices_of(id)) {
-                indexed.extend(indices.zip(values.cloned().map(ctor)));
+        let m = Self::command().try_get_matches_from(args)?;
+        let mut sources = sources_of(&m);
+        let command = match m.subcommand() {
+            Some(("check-config", sub)) => {
+                sources.extend(sources_of(sub));
+                Command::CheckConfig {
+                    probe: sub.get_flag("probe"),
+                }
             }
-        }
-        indexed.sort_by_key(|(i, _)| *i);
-        Ok(Self {
-            sources: indexed.into_iter().map(|(_, s)| s).collect(),
-        })
+            _ => Command::Serve,
+        };
+        Ok(Self { sources, command })
     }
 
     /// oslo.config's default when nothing is given: the first of `~/.tacker/tacker.conf`,
@@ -225,6 +271,11 @@ impl RawConfig {
             .unwrap_or_else(|| Section::new(name))
     }
 
+    /// A section as merged, with its `$` references substituted.
+    pub fn substituted(&self, name: &str) -> Result<Section, ConfigError> {
+        substitute(self, name)
+    }
+
     pub fn section_names(&self) -> impl Iterator<Item = &str> {
         self.sections.keys().map(String::as_str)
     }
@@ -289,6 +340,8 @@ pub struct DefaultOptions {
     pub auth_strategy: AuthStrategy,
     /// `debug` (bool, default false): log level DEBUG instead of INFO (`RUST_LOG` wins).
     pub debug: bool,
+    /// oslo.log's `log_file`, `log_dir`, `use_stderr`, `use_json`, `watch_log_file`.
+    pub logging: crate::logging::LoggingOptions,
 }
 
 /// The `[DEFAULT]` options of the API listener (Tacker `tacker/common/config.py` `bind_host`,
@@ -488,6 +541,8 @@ pub struct ServerConfig {
     pub service_auth: ServiceAuthOptions,
     /// `[key_manager]` (Barbican endpoint and API version).
     pub key_manager: KeyManagerOptions,
+    /// `[metrics]`: the Prometheus listener (off by default).
+    pub metrics: crate::metrics::MetricsOptions,
     /// The files read, in order.
     files: Vec<PathBuf>,
 }
@@ -511,13 +566,9 @@ const DEFAULT_ACCEPTED: &[&str] = &[
     "transport_url",
     "control_exchange",
     "verbose",
-    "log_file",
-    "log_dir",
     "log_config_append",
     "use_syslog",
-    "use_stderr",
     "use_journal",
-    "use_json",
     "logging_context_format_string",
     "logging_default_format_string",
     "logging_debug_format_suffix",
@@ -551,6 +602,13 @@ impl ServerConfig {
                 _ => AuthStrategy::Keystone,
             },
             debug: d.bool("debug", false)?,
+            logging: crate::logging::LoggingOptions {
+                log_file: d.path("log_file"),
+                log_dir: d.path("log_dir"),
+                use_stderr: d.bool("use_stderr", false)?,
+                use_json: d.bool("use_json", false)?,
+                watch_log_file: d.bool("watch_log_file", false)?,
+            },
         };
         d.warn_unknown(DEFAULT_ACCEPTED, &mut warnings);
 
@@ -622,7 +680,33 @@ impl ServerConfig {
         let ext_oauth2_auth = ExtOAuth2Options::from_conf(&ext)?;
         let service_auth =
             ServiceAuthOptions::from_sections(&ext, &substitute(&raw, "keystone_authtoken")?)?;
+        if let ServiceAuthOptions::ExtOAuth2(token) = &service_auth {
+            if let Some(reason) = tls_client_auth_problem(&token.client) {
+                return Err(ConfigError::Missing {
+                    section: "ext_oauth2_auth".into(),
+                    option: "certfile".into(),
+                    files: raw.files_display(),
+                    reason,
+                });
+            }
+        }
         let key_manager = KeyManagerOptions::from_section(&substitute(&raw, "key_manager")?);
+
+        let m = Reader::new(substitute(&raw, "metrics")?);
+        let metrics_host = m.string("bind_host", "127.0.0.1");
+        let metrics = crate::metrics::MetricsOptions {
+            bind_host: metrics_host
+                .trim()
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .parse()
+                .map_err(|_| m.bad("bind_host", &metrics_host, "not an IP address"))?,
+            bind_port: match m.raw("bind_port").map(str::trim).filter(|v| !v.is_empty()) {
+                None => None,
+                Some(_) => Some(m.port("bind_port", 0)?),
+            },
+        };
+        m.warn_unknown(&[], &mut warnings);
         Ok((
             Self {
                 default,
@@ -633,6 +717,7 @@ impl ServerConfig {
                 ext_oauth2_auth,
                 service_auth,
                 key_manager,
+                metrics,
                 files: raw.files,
             },
             warnings,
@@ -643,6 +728,34 @@ impl ServerConfig {
     pub fn files(&self) -> &[PathBuf] {
         &self.files
     }
+}
+
+/// `auth_method = tls_client_auth` authenticates with the client certificate alone: without
+/// `certfile` (and a key, in `keyfile` or in `certfile`) every request to the authorization
+/// server would fail, so it is refused at start-up. `None` when the options are usable.
+pub fn tls_client_auth_problem(client: &tacker_oauth2_client::ClientOptions) -> Option<String> {
+    if client.auth_method != tacker_oauth2_client::AuthMethod::TlsClientAuth {
+        return None;
+    }
+    let Some(certfile) = &client.certfile else {
+        return Some(
+            "auth_method = tls_client_auth needs a client certificate and key (certfile, and keyfile unless certfile holds the key)"
+                .into(),
+        );
+    };
+    if client.keyfile.is_none() {
+        // The key may be in the certificate file (requests' `cert=` takes either form).
+        let holds_key = std::fs::read_to_string(certfile)
+            .map(|pem| pem.contains("PRIVATE KEY-----"))
+            .unwrap_or(true);
+        if !holds_key {
+            return Some(format!(
+                "auth_method = tls_client_auth: keyfile is not set and certfile \"{}\" holds no private key",
+                certfile.display()
+            ));
+        }
+    }
+    None
 }
 
 /// Validating reader over one section; remembers which keys it consumed.
@@ -1019,9 +1132,10 @@ fn resolve(host: &str, port: u16) -> Option<SocketAddr> {
 /// Options whose values are secrets: their values never appear in messages.
 const SECRET_OPTIONS: &[&str] = &["client_secret", "memcache_secret_key", "password"];
 
-/// A value as an error message may show it.
-fn shown_value(key: &str, value: &str) -> String {
-    if SECRET_OPTIONS.contains(&key) {
+/// A value as an error message or `check-config` may show it: secrets as `***`, database
+/// URLs without their password.
+pub fn shown_value(key: &str, value: &str) -> String {
+    if SECRET_OPTIONS.contains(&key) || key.contains("secret") || key.contains("password") {
         "***".to_owned()
     } else {
         redact_url(value)

@@ -4,10 +4,13 @@
 //! `tacker-server` (`tacker/cmd/eventlet/tacker_server.py`, `tacker/wsgi.py`).
 
 pub mod apps;
+pub mod check;
 pub mod config;
 pub mod filters;
 pub mod key_manager;
 pub mod listener;
+pub mod logging;
+pub mod metrics;
 pub mod paste;
 pub mod pipeline;
 pub mod sol;

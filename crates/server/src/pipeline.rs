@@ -12,7 +12,7 @@ use axum::body::Body;
 use axum::response::Response;
 use axum::Router;
 use http::Request;
-use tacker_auth::{ExternalOAuth2Layer, IdentitySource, KeystoneContextLayer};
+use tacker_auth::{ExtOAuth2Options, ExternalOAuth2Layer, IdentitySource, KeystoneContextLayer};
 use tower::util::BoxCloneSyncService;
 use tower::Layer;
 
@@ -57,6 +57,9 @@ pub fn build_app(state: &AppState, paste: &PasteApp) -> Result<Router, PipelineE
                 app,
             } => build_pipeline(state, &mut token_filters, composite, filters, app)?,
         };
+        // Outermost: every answer of the prefix is counted, whatever the filters decided.
+        let svc =
+            BoxCloneSyncService::new(crate::metrics::RequestMetricsLayer::new(prefix).layer(svc));
         if prefix.is_empty() {
             root = Some(svc);
         } else {
@@ -195,6 +198,35 @@ pub struct TokenFilters {
     built: HashMap<String, ExternalOAuth2Layer>,
 }
 
+/// The options a token filter runs with: `[ext_oauth2_auth]` with the paste section's options
+/// winning (keystonemiddleware's `Config`), refused when `tls_client_auth` has no client
+/// certificate to authenticate with.
+pub fn token_filter_options(
+    config: &crate::config::ServerConfig,
+    filter: &FilterDef,
+) -> Result<ExtOAuth2Options, PipelineError> {
+    let options = config
+        .ext_oauth2_auth
+        .with_paste(&filter.local)
+        .map_err(|e| {
+            PipelineError::Filter(format!("{} [filter:{}]: {e}", filter.origin, filter.name))
+        })?;
+    if let Some(reason) = crate::config::tls_client_auth_problem(&options.client) {
+        let files: Vec<String> = config
+            .files()
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        return Err(PipelineError::Filter(format!(
+            "{} [ext_oauth2_auth] (or {} [filter:{}]) certfile: {reason}",
+            files.join(", "),
+            filter.origin,
+            filter.name
+        )));
+    }
+    Ok(options)
+}
+
 impl TokenFilters {
     /// The filter is configured from `[ext_oauth2_auth]` with the paste section's options
     /// winning (keystonemiddleware's `Config`); a bad option refuses start-up.
@@ -206,14 +238,10 @@ impl TokenFilters {
         if let Some(layer) = self.built.get(&filter.name) {
             return Ok(layer.clone());
         }
-        let layer = state
-            .config
-            .ext_oauth2_auth
-            .with_paste(&filter.local)
-            .and_then(ExternalOAuth2Layer::from_options)
-            .map_err(|e| {
-                PipelineError::Filter(format!("{} [filter:{}]: {e}", filter.origin, filter.name))
-            })?;
+        let layer = token_filter_options(&state.config, filter)?;
+        let layer = ExternalOAuth2Layer::from_options(layer).map_err(|e| {
+            PipelineError::Filter(format!("{} [filter:{}]: {e}", filter.origin, filter.name))
+        })?;
         self.built.insert(filter.name.clone(), layer.clone());
         Ok(layer)
     }

@@ -70,7 +70,12 @@ where
             global_request_id = global.as_deref().unwrap_or("-"),
         );
         let method = req.method().clone();
-        let path = req.uri().path().to_owned();
+        // The path as the client sent it: nesting under a urlmap prefix strips the prefix.
+        let path = req
+            .extensions()
+            .get::<axum::extract::OriginalUri>()
+            .map_or_else(|| req.uri().path(), |o| o.0.path())
+            .to_owned();
         req.extensions_mut().insert(RequestId {
             local: local.clone(),
             global,

@@ -129,6 +129,12 @@ impl VimFilter {
 /// The VIM registry's storage contract. Every method is atomic.
 #[async_trait]
 pub trait VimStore: Send + Sync {
+    /// Database connections checked out of the pool right now (for the metrics endpoint);
+    /// `None` when the store has no pool.
+    fn connections_in_use(&self) -> Option<usize> {
+        None
+    }
+
     /// Insert a live VIM and its `vimauths` row. A live VIM with the same `(tenant_id, name)`
     /// → `DuplicateEntity`; a second live default in the tenant →
     /// `VimDefaultDuplicate(existing_id)`. Nothing is left behind on failure.

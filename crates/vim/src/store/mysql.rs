@@ -392,6 +392,10 @@ fn bound_values(f: &VimFilter) -> Vec<Bound> {
 
 #[async_trait]
 impl VimStore for MySqlVimStore {
+    fn connections_in_use(&self) -> Option<usize> {
+        Some((self.pool.size() as usize).saturating_sub(self.pool.num_idle()))
+    }
+
     async fn create(&self, vim: &Vim) -> Result<(), VimError> {
         let _turn = match vim.is_default {
             true => Some(self.default_locks.of(&vim.tenant_id).lock().await),

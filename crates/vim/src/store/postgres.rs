@@ -180,6 +180,10 @@ fn bound_values(f: &VimFilter) -> Vec<Bound> {
 
 #[async_trait]
 impl VimStore for PostgresVimStore {
+    fn connections_in_use(&self) -> Option<usize> {
+        Some((self.pool.size() as usize).saturating_sub(self.pool.num_idle()))
+    }
+
     async fn create(&self, vim: &Vim) -> Result<(), VimError> {
         let result: Result<(), sqlx::Error> = async {
             let mut tx = self.pool.begin().await?;

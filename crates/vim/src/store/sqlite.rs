@@ -183,6 +183,10 @@ fn push_scope(qb: &mut QueryBuilder<'_, Sqlite>, scope: &Scope) {
 
 #[async_trait]
 impl VimStore for SqliteVimStore {
+    fn connections_in_use(&self) -> Option<usize> {
+        Some((self.pool.size() as usize).saturating_sub(self.pool.num_idle()))
+    }
+
     async fn create(&self, vim: &Vim) -> Result<(), VimError> {
         let result: Result<(), sqlx::Error> = async {
             // IMMEDIATE: take the write lock first, so concurrent writers wait on the busy
