@@ -6,24 +6,26 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
+use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, MethodRouter};
 use axum::Router;
 use chrono::NaiveDateTime;
 use secrecy::ExposeSecret;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 use tacker_common::clock::{Clock, SystemClock};
 use tacker_common::webob::{without_allow_header, WebObError};
-use tacker_common::{PyJson, RequestContext};
+use tacker_common::{to_py_json, PyJson, RequestContext};
 
 use crate::attributes::{parse_body, prepare_create, prepare_update};
 use crate::drivers::{DriverRegistry, VimDriver};
+use crate::list_cache::{self, ListCache};
 use crate::model::{deep_update, Vim};
 use crate::policy::{allowed, scope, Action};
 use crate::store::{VimFilter, VimStore};
 use crate::vault::{stored_secrets, KeyRef, StagedKey};
-use crate::view::vim_view;
+use crate::view::{OneVim, VimList, VimView};
 use crate::VimError;
 
 /// What the VIM API needs: the store, the drivers and the clock its timestamps come from.
@@ -33,6 +35,8 @@ pub struct VimState {
     drivers: Arc<DriverRegistry>,
     clock: Arc<dyn Clock>,
     turns: Arc<VimTurns>,
+    /// Rendered list bodies, kept until the next write (`list_cache`).
+    lists: Arc<ListCache>,
 }
 
 /// Updates and deletes of one VIM take turns within this process, from reading the row to
@@ -65,6 +69,7 @@ impl VimState {
             drivers: Arc::new(drivers),
             clock: Arc::new(SystemClock),
             turns: Arc::new(VimTurns::new()),
+            lists: Arc::new(ListCache::default()),
         }
     }
 
@@ -221,13 +226,29 @@ async fn do_list(
         .iter()
         .filter_map(|(k, values)| VimFilter::parse(k, values))
         .collect();
+    // The version is read before the rows, so a body kept under it is at least as new.
+    // A store that cannot tell (or fails to) renders every time.
+    let version = state.store.data_version().await.ok().flatten();
+    let key = version.map(|_| list_cache::key(ctx, query));
+    if let (Some(version), Some(key)) = (version, key.as_deref()) {
+        if let Some(body) = state.lists.get(version, key) {
+            return Ok(json_response(body));
+        }
+    }
     let vims = state.store.list(&scope(ctx), &filters).await?;
-    let shown: Vec<Value> = vims
+    let shown = vims
         .iter()
-        .filter(|v| allowed(ctx, Action::Get, &v.tenant_id))
-        .map(|v| Value::Object(vim_view(v, fields.as_deref())))
-        .collect();
-    Ok(PyJson(json!({ "vims": shown })).into_response())
+        .filter(|v| allowed(ctx, Action::Get, &v.tenant_id));
+    let body = Bytes::from(to_py_json(&VimList::new(shown, fields.as_deref())));
+    if let (Some(version), Some(key)) = (version, key) {
+        state.lists.put(version, key, body.clone());
+    }
+    Ok(json_response(body))
+}
+
+/// A rendered JSON body as [`PyJson`] answers it.
+fn json_response(body: Bytes) -> Response {
+    ([(CONTENT_TYPE, "application/json")], body).into_response()
 }
 
 /// A live VIM the caller may act on: out of scope → `VimNotFound`, policy denial → 404.
@@ -256,7 +277,7 @@ async fn do_show(
 ) -> Result<Response, VimError> {
     let fields = fields_of(&query_pairs(query));
     let vim = fetch(state, ctx, id, Action::Get).await?;
-    Ok(PyJson(json!({ "vim": vim_view(&vim, fields.as_deref()) })).into_response())
+    Ok(PyJson(OneVim(VimView::new(&vim, fields.as_deref()))).into_response())
 }
 
 /// Write the row with `write`, then make the key `register` stored current; when the write
@@ -334,7 +355,7 @@ async fn do_create(
     // The response shows the in-memory object (created_at with microseconds), as upstream.
     Ok((
         StatusCode::CREATED,
-        PyJson(json!({ "vim": vim_view(&vim, None) })),
+        PyJson(OneVim(VimView::new(&vim, None))),
     )
         .into_response())
 }
@@ -483,7 +504,7 @@ async fn do_update(
             }
         }
     }
-    Ok(PyJson(json!({ "vim": vim_view(&vim, None) })).into_response())
+    Ok(PyJson(OneVim(VimView::new(&vim, None))).into_response())
 }
 
 async fn do_delete(
@@ -518,6 +539,7 @@ async fn do_delete(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn bearer_token_update_drops_user_and_oidc_keys() {

@@ -8,6 +8,7 @@ pub mod drivers;
 pub mod error;
 #[cfg(test)]
 mod fuzz_tests;
+mod list_cache;
 mod mask;
 pub mod model;
 mod policy;

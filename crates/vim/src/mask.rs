@@ -1,9 +1,11 @@
 //! `oslo_utils.strutils.mask_dict_password` / `mask_password`, as Tacker applies them to a
 //! VIM's `auth_cred` before showing it (spec §2.3).
 
+use std::borrow::Cow;
 use std::sync::OnceLock;
 
 use regex::Regex;
+use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Map, Value};
 
 /// The replacement text oslo uses.
@@ -100,32 +102,57 @@ fn patterns() -> &'static [KeyPatterns] {
 
 /// `strutils.mask_password(message)`: masks `password=xxx`-like fragments inside a string.
 pub fn mask_password(message: &str) -> String {
-    let mut message = message.to_owned();
+    mask_password_cow(message).into_owned()
+}
+
+/// [`mask_password`] without a copy when nothing is masked (nearly every value).
+pub fn mask_password_cow(message: &str) -> Cow<'_, str> {
+    let mut message = Cow::Borrowed(message);
     for p in patterns() {
-        if !message.to_lowercase().contains(p.key) {
+        if !lower_contains(&message, p.key) {
             continue;
         }
         for re in &p.two {
-            message = re
-                .replace_all(&message, format!("${{1}}{SECRET}${{2}}").as_str())
-                .into_owned();
+            if let Cow::Owned(masked) = re.replace_all(&message, SUBSTITUTE_2) {
+                message = Cow::Owned(masked);
+            }
         }
         for re in &p.one {
-            message = re
-                .replace_all(&message, format!("${{1}}{SECRET}").as_str())
-                .into_owned();
+            if let Cow::Owned(masked) = re.replace_all(&message, SUBSTITUTE_1) {
+                message = Cow::Owned(masked);
+            }
         }
         for re in &p.wildcard {
-            message = re.replace_all(&message, "${1}").into_owned();
+            if let Cow::Owned(masked) = re.replace_all(&message, "${1}") {
+                message = Cow::Owned(masked);
+            }
         }
     }
     message
 }
 
+/// oslo's `r'\g<1>' + secret + r'\g<2>'` and `r'\g<1>' + secret`.
+const SUBSTITUTE_2: &str = "${1}***${2}";
+const SUBSTITUTE_1: &str = "${1}***";
+
+/// Python's `key in text.lower()` for an (ASCII, lower-case) sanitize key, without a
+/// lower-cased copy when `text` is ASCII. Other text is lower-cased as Python does: Unicode
+/// case mapping can turn a non-ASCII character into an ASCII letter (KELVIN SIGN -> `k`).
+fn lower_contains(text: &str, key: &str) -> bool {
+    if text.is_ascii() {
+        let (haystack, needle) = (text.as_bytes(), key.as_bytes());
+        haystack.len() >= needle.len()
+            && haystack
+                .windows(needle.len())
+                .any(|w| w.eq_ignore_ascii_case(needle))
+    } else {
+        text.to_lowercase().contains(key)
+    }
+}
+
 /// True when the lower-cased key contains any sanitize key.
 pub fn is_sensitive_key(key: &str) -> bool {
-    let lower = key.to_lowercase();
-    SANITIZE_KEYS.iter().any(|k| lower.contains(k))
+    SANITIZE_KEYS.iter().any(|k| lower_contains(key, k))
 }
 
 /// `strutils.mask_dict_password(dictionary)`: nested dicts are recursed into (even under a
@@ -158,6 +185,34 @@ pub fn mask_auth_cred(auth_cred: &Map<String, Value>) -> Map<String, Value> {
         masked.insert("oidc_token_url".to_owned(), url);
     }
     masked
+}
+
+/// [`mask_dict_password`] written straight to a serializer: same keys, order and values,
+/// without building the masked map.
+pub struct MaskedDict<'a>(pub &'a Map<String, Value>);
+
+impl Serialize for MaskedDict<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (k, v) in self.0 {
+            map.serialize_entry(k, &MaskedValue(k, v))?;
+        }
+        map.end()
+    }
+}
+
+/// One value of [`mask_dict_password`] under `key`.
+pub(crate) struct MaskedValue<'a>(pub &'a str, pub &'a Value);
+
+impl Serialize for MaskedValue<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self.1 {
+            Value::Object(inner) => MaskedDict(inner).serialize(serializer),
+            _ if is_sensitive_key(self.0) => serializer.serialize_str(SECRET),
+            Value::String(s) => serializer.serialize_str(&mask_password_cow(s)),
+            other => other.serialize(serializer),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -207,6 +262,33 @@ mod tests {
         );
         assert_eq!(mask_password("password=abc def"), "password=*** def");
         assert_eq!(mask_password("plain text"), "plain text");
+    }
+
+    #[test]
+    fn sanitize_keys_are_found_as_python_lower_finds_them() {
+        assert!(is_sensitive_key("OS_PASSWORD"));
+        assert!(is_sensitive_key("bearer_Token"));
+        assert!(!is_sensitive_key("username"));
+        // KELVIN SIGN lower-cases to an ASCII `k` in Python (and Rust) too.
+        assert!(is_sensitive_key("private_\u{212a}ey"));
+        assert_eq!(mask_password("PassWord=abc def"), "PassWord=*** def");
+        assert_eq!(
+            mask_password("fernet\u{212a}ey=abc def"),
+            "fernet\u{212a}ey=*** def"
+        );
+        assert!(matches!(mask_password_cow("plain"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn masked_dict_streams_what_mask_dict_password_builds() {
+        let dict = obj(json!({
+            "password": {"inner": "x", "token": 1}, "bearer_token": "t", "n": 5,
+            "note": "password=abc", "list": ["password=abc"], "username": "u"
+        }));
+        assert_eq!(
+            serde_json::to_string(&MaskedDict(&dict)).unwrap(),
+            serde_json::to_string(&mask_dict_password(&dict)).unwrap()
+        );
     }
 
     #[test]

@@ -63,15 +63,47 @@ impl std::fmt::Debug for Vim {
 /// Python `str(datetime)` of a naive UTC value: `YYYY-MM-DD HH:MM:SS[.ffffff]`, the fraction
 /// only when non-zero (spec §2.3).
 pub fn format_timestamp(ts: &NaiveDateTime) -> String {
-    use chrono::Timelike;
-    if ts.nanosecond() / 1000 == 0 {
-        ts.format("%Y-%m-%d %H:%M:%S").to_string()
+    let mut buf = [0u8; TIMESTAMP_MAX];
+    let len = write_timestamp(ts, &mut buf);
+    String::from_utf8_lossy(&buf[..len]).into_owned()
+}
+
+/// Longest [`format_timestamp`] output: `YYYY-MM-DD HH:MM:SS.ffffff`.
+pub(crate) const TIMESTAMP_MAX: usize = 26;
+
+/// [`format_timestamp`] into `buf`, digit by digit (no format string parsed per call);
+/// returns the length written. Years outside 0..=9999 (never stored) are clamped to four
+/// digits as Python's `str(datetime)` cannot show them either.
+pub(crate) fn write_timestamp(ts: &NaiveDateTime, buf: &mut [u8; TIMESTAMP_MAX]) -> usize {
+    use chrono::{Datelike, Timelike};
+    fn put(buf: &mut [u8], at: usize, value: u32, width: usize) {
+        let mut v = value;
+        for i in (0..width).rev() {
+            buf[at + i] = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+    }
+    let year = ts.year().clamp(0, 9999) as u32;
+    put(buf, 0, year, 4);
+    buf[4] = b'-';
+    put(buf, 5, ts.month(), 2);
+    buf[7] = b'-';
+    put(buf, 8, ts.day(), 2);
+    buf[10] = b' ';
+    put(buf, 11, ts.hour(), 2);
+    buf[13] = b':';
+    put(buf, 14, ts.minute(), 2);
+    buf[16] = b':';
+    // A leap second (nanosecond >= 1e9) is shown as chrono's `%S` shows it: second 60.
+    let nanos = ts.nanosecond();
+    put(buf, 17, ts.second() + nanos / 1_000_000_000, 2);
+    let micros = (nanos % 1_000_000_000) / 1000;
+    if micros == 0 {
+        19
     } else {
-        format!(
-            "{}.{:06}",
-            ts.format("%Y-%m-%d %H:%M:%S"),
-            ts.nanosecond() / 1000
-        )
+        buf[19] = b'.';
+        put(buf, 20, micros, 6);
+        TIMESTAMP_MAX
     }
 }
 
@@ -142,5 +174,29 @@ mod tests {
         assert_eq!(format_timestamp(&t), "2026-11-29 15:51:07.139986");
         let t = NaiveDateTime::parse_from_str("2026-11-29 15:51:07", "%Y-%m-%d %H:%M:%S").unwrap();
         assert_eq!(format_timestamp(&t), "2026-11-29 15:51:07");
+    }
+
+    #[test]
+    fn timestamps_as_strftime_writes_them() {
+        use chrono::Timelike;
+        for text in [
+            "0001-01-01 00:00:00",
+            "1970-01-01 00:00:00.000001",
+            "2026-02-28 23:59:59.999999",
+            "9999-12-31 23:59:59.5",
+            "2024-02-29 12:07:03.000100",
+        ] {
+            let t = NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f").unwrap();
+            let strftime = if t.nanosecond() / 1000 == 0 {
+                t.format("%Y-%m-%d %H:%M:%S").to_string()
+            } else {
+                format!(
+                    "{}.{:06}",
+                    t.format("%Y-%m-%d %H:%M:%S"),
+                    t.nanosecond() / 1000
+                )
+            };
+            assert_eq!(format_timestamp(&t), strftime, "{text}");
+        }
     }
 }

@@ -162,9 +162,33 @@ pub trait VimStore: Send + Sync {
     /// the VIM. Databases without that table never have VIMs in use.
     async fn in_use(&self, id: &str, scope: &Scope) -> Result<bool, VimError>;
 
+    /// A value that changes whenever a committed write, by this process or any other on the
+    /// same database, may have changed what [`VimStore::list`] or [`VimStore::get`] return.
+    /// Read before the data it guards, it lets a reader keep what it rendered until the next
+    /// write anywhere (read-your-writes on every process). `None` when the engine cannot tell
+    /// cheaply; then nothing is kept.
+    async fn data_version(&self) -> Result<Option<DataVersion>, VimError> {
+        Ok(None)
+    }
+
     /// One trivial query (`SELECT 1`) through the pool, for `/healthcheck`: `Ok` when the
     /// database answers. The caller bounds how long it may take.
     async fn ping(&self) -> Result<(), VimError>;
+}
+
+/// See [`VimStore::data_version`]: equal values mean no write was committed in between.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DataVersion {
+    /// What the database reports (SQLite's `PRAGMA data_version` on a watching connection).
+    shared: i64,
+    /// Writes this store finished.
+    local: u64,
+}
+
+impl DataVersion {
+    pub fn new(shared: i64, local: u64) -> Self {
+        Self { shared, local }
+    }
 }
 
 /// How the PostgreSQL store's connection pool is sized and timed: oslo.db's `[database]`

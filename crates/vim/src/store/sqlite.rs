@@ -4,6 +4,8 @@
 
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -12,10 +14,11 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
     SqliteSynchronous,
 };
+use sqlx::{ConnectOptions, SqliteConnection};
 use sqlx::{QueryBuilder, Row, Sqlite};
 
 use super::row::{decode_vim, internal, json_text, same_credentials, Timestamps, SELECT};
-use super::{FilterValue, Scope, VimFilter, VimStore};
+use super::{DataVersion, FilterValue, Scope, VimFilter, VimStore};
 use crate::model::Vim;
 use crate::VimError;
 
@@ -26,9 +29,24 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
 
 /// SQLite-backed VIM store.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct SqliteVimStore {
     pool: SqlitePool,
+    /// Writes this store has finished (committed or not), counted after each one returns.
+    writes: Arc<AtomicU64>,
+    /// A connection of its own that only runs `PRAGMA data_version`, whose value changes when
+    /// any other connection (this process's pool, another process) commits to the file.
+    /// `None` for the in-memory database, where this store is the only writer.
+    watch: Option<Arc<tokio::sync::Mutex<SqliteConnection>>>,
+}
+
+impl std::fmt::Debug for SqliteVimStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteVimStore")
+            .field("pool", &self.pool)
+            .field("writes", &self.writes)
+            .finish_non_exhaustive()
+    }
 }
 
 impl SqliteVimStore {
@@ -50,10 +68,16 @@ impl SqliteVimStore {
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .acquire_timeout(BUSY_TIMEOUT)
-            .connect_with(options)
+            .connect_with(options.clone())
             .await
             .map_err(|e| VimError::Internal(format!("opening database {}: {e}", path.display())))?;
-        Self::migrated(pool).await
+        let mut store = Self::migrated(pool).await?;
+        let watch = options
+            .connect()
+            .await
+            .map_err(|e| VimError::Internal(format!("opening database {}: {e}", path.display())))?;
+        store.watch = Some(Arc::new(tokio::sync::Mutex::new(watch)));
+        Ok(store)
     }
 
     /// A private in-memory database on one shared connection (`sqlite://`).
@@ -79,7 +103,141 @@ impl SqliteVimStore {
             .run(&pool)
             .await
             .map_err(|e| VimError::Internal(format!("applying migrations: {e}")))?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            writes: Arc::new(AtomicU64::new(0)),
+            watch: None,
+        })
+    }
+
+    /// Count a finished write. Called after the write returns, never before its commit: a
+    /// reader that sees the new count reads data at least as new as the write.
+    fn wrote<T>(&self, result: T) -> T {
+        self.writes.fetch_add(1, Ordering::Release);
+        result
+    }
+
+    /// `create`'s transaction: both rows or neither.
+    async fn insert(&self, vim: &Vim) -> Result<(), VimError> {
+        let result: Result<(), sqlx::Error> = async {
+            // IMMEDIATE: take the write lock first, so concurrent writers wait on the busy
+            // timeout instead of failing a read-to-write upgrade.
+            let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+            sqlx::query(
+                "INSERT INTO vims (id, type, tenant_id, name, description, placement_attr, \
+                 shared, is_default, created_at, updated_at, deleted_at, extra) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(&vim.id)
+            .bind(&vim.vim_type)
+            .bind(&vim.tenant_id)
+            .bind(&vim.name)
+            .bind(&vim.description)
+            .bind(vim.placement_attr.as_ref().map(json_text))
+            .bind(vim.shared)
+            .bind(vim.is_default)
+            .bind(ts(&vim.created_at))
+            .bind(vim.updated_at.as_ref().map(ts))
+            .bind(LIVE)
+            .bind(json_text(&vim.extra))
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "INSERT INTO vimauths (id, vim_id, password, auth_url, vim_project, auth_cred) \
+                 VALUES (?, ?, ?, ?, ?, ?)",
+            )
+            .bind(uuid::Uuid::new_v4().to_string())
+            .bind(&vim.id)
+            .bind(&vim.password)
+            .bind(&vim.auth_url)
+            .bind(json_text(&vim.vim_project))
+            .bind(json_text(&vim.auth_cred))
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await
+        }
+        .await;
+        match result {
+            Ok(()) => Ok(()),
+            Err(e) => Err(self.constraint_error(e, vim).await),
+        }
+    }
+
+    /// `update`'s transaction: the credential check and both rows.
+    async fn rewrite(&self, vim: &Vim, prior: &Vim) -> Result<(), VimError> {
+        let result: Result<Result<u64, VimError>, sqlx::Error> = async {
+            // IMMEDIATE: the write lock is held from the credential check to the commit.
+            let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+            let current: Option<(Option<String>, Option<String>)> =
+                sqlx::query_as("SELECT password, auth_cred FROM vimauths WHERE vim_id = ?")
+                    .bind(&vim.id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if let Some((password, auth_cred)) = current {
+                match same_credentials(password, auth_cred, prior) {
+                    Ok(true) => {}
+                    Ok(false) => return Ok(Err(VimError::UpdateConflict(vim.id.clone()))),
+                    Err(e) => return Ok(Err(e)),
+                }
+            }
+            let changed = sqlx::query(
+                "UPDATE vims SET name = ?, description = ?, is_default = ?, placement_attr = ?, \
+                 extra = ?, updated_at = ? WHERE id = ? AND deleted_at = ?",
+            )
+            .bind(&vim.name)
+            .bind(&vim.description)
+            .bind(vim.is_default)
+            .bind(vim.placement_attr.as_ref().map(json_text))
+            .bind(json_text(&vim.extra))
+            .bind(vim.updated_at.as_ref().map(ts))
+            .bind(&vim.id)
+            .bind(LIVE)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if changed == 0 {
+                tx.rollback().await?;
+                return Ok(Ok(0));
+            }
+            sqlx::query(
+                "UPDATE vimauths SET password = ?, auth_url = ?, vim_project = ?, auth_cred = ? \
+                 WHERE vim_id = ?",
+            )
+            .bind(&vim.password)
+            .bind(&vim.auth_url)
+            .bind(json_text(&vim.vim_project))
+            .bind(json_text(&vim.auth_cred))
+            .bind(&vim.id)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok(Ok(changed))
+        }
+        .await;
+        // A failed statement (or an early return) rolls the transaction back when it is
+        // dropped: no lock remains.
+        match result {
+            Ok(Ok(0)) => Err(VimError::VimNotFound(vim.id.clone())),
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(e),
+            Err(e) => Err(self.constraint_error(e, vim).await),
+        }
+    }
+
+    /// `soft_delete`'s statement.
+    async fn mark_deleted(&self, id: &str, at: NaiveDateTime) -> Result<(), VimError> {
+        let changed = sqlx::query("UPDATE vims SET deleted_at = ? WHERE id = ? AND deleted_at = ?")
+            .bind(ts_micro(&at))
+            .bind(id)
+            .bind(LIVE)
+            .execute(&self.pool)
+            .await
+            .map_err(internal)?
+            .rows_affected();
+        if changed == 0 {
+            return Err(VimError::VimNotFound(id.to_owned()));
+        }
+        Ok(())
     }
 
     /// The live default VIM of `tenant_id`, for the `VimDefaultDuplicate` message.
@@ -188,48 +346,21 @@ impl VimStore for SqliteVimStore {
     }
 
     async fn create(&self, vim: &Vim) -> Result<(), VimError> {
-        let result: Result<(), sqlx::Error> = async {
-            // IMMEDIATE: take the write lock first, so concurrent writers wait on the busy
-            // timeout instead of failing a read-to-write upgrade.
-            let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-            sqlx::query(
-                "INSERT INTO vims (id, type, tenant_id, name, description, placement_attr, \
-                 shared, is_default, created_at, updated_at, deleted_at, extra) \
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            )
-            .bind(&vim.id)
-            .bind(&vim.vim_type)
-            .bind(&vim.tenant_id)
-            .bind(&vim.name)
-            .bind(&vim.description)
-            .bind(vim.placement_attr.as_ref().map(json_text))
-            .bind(vim.shared)
-            .bind(vim.is_default)
-            .bind(ts(&vim.created_at))
-            .bind(vim.updated_at.as_ref().map(ts))
-            .bind(LIVE)
-            .bind(json_text(&vim.extra))
-            .execute(&mut *tx)
-            .await?;
-            sqlx::query(
-                "INSERT INTO vimauths (id, vim_id, password, auth_url, vim_project, auth_cred) \
-                 VALUES (?, ?, ?, ?, ?, ?)",
-            )
-            .bind(uuid::Uuid::new_v4().to_string())
-            .bind(&vim.id)
-            .bind(&vim.password)
-            .bind(&vim.auth_url)
-            .bind(json_text(&vim.vim_project))
-            .bind(json_text(&vim.auth_cred))
-            .execute(&mut *tx)
-            .await?;
-            tx.commit().await
-        }
-        .await;
-        match result {
-            Ok(()) => Ok(()),
-            Err(e) => Err(self.constraint_error(e, vim).await),
-        }
+        let result = self.insert(vim).await;
+        self.wrote(result)
+    }
+
+    async fn data_version(&self) -> Result<Option<DataVersion>, VimError> {
+        // Read the count first: a write counted after the pragma would be missed otherwise.
+        let local = self.writes.load(Ordering::Acquire);
+        let shared = match &self.watch {
+            Some(watch) => sqlx::query_scalar::<_, i64>("PRAGMA data_version")
+                .fetch_one(&mut *watch.lock().await)
+                .await
+                .map_err(internal)?,
+            None => 0,
+        };
+        Ok(Some(DataVersion::new(shared, local)))
     }
 
     async fn get(&self, id: &str, scope: &Scope) -> Result<Option<Vim>, VimError> {
@@ -270,78 +401,13 @@ impl VimStore for SqliteVimStore {
     }
 
     async fn update(&self, vim: &Vim, prior: &Vim) -> Result<(), VimError> {
-        let result: Result<Result<u64, VimError>, sqlx::Error> = async {
-            // IMMEDIATE: the write lock is held from the credential check to the commit.
-            let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-            let current: Option<(Option<String>, Option<String>)> =
-                sqlx::query_as("SELECT password, auth_cred FROM vimauths WHERE vim_id = ?")
-                    .bind(&vim.id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            if let Some((password, auth_cred)) = current {
-                match same_credentials(password, auth_cred, prior) {
-                    Ok(true) => {}
-                    Ok(false) => return Ok(Err(VimError::UpdateConflict(vim.id.clone()))),
-                    Err(e) => return Ok(Err(e)),
-                }
-            }
-            let changed = sqlx::query(
-                "UPDATE vims SET name = ?, description = ?, is_default = ?, placement_attr = ?, \
-                 extra = ?, updated_at = ? WHERE id = ? AND deleted_at = ?",
-            )
-            .bind(&vim.name)
-            .bind(&vim.description)
-            .bind(vim.is_default)
-            .bind(vim.placement_attr.as_ref().map(json_text))
-            .bind(json_text(&vim.extra))
-            .bind(vim.updated_at.as_ref().map(ts))
-            .bind(&vim.id)
-            .bind(LIVE)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            if changed == 0 {
-                tx.rollback().await?;
-                return Ok(Ok(0));
-            }
-            sqlx::query(
-                "UPDATE vimauths SET password = ?, auth_url = ?, vim_project = ?, auth_cred = ? \
-                 WHERE vim_id = ?",
-            )
-            .bind(&vim.password)
-            .bind(&vim.auth_url)
-            .bind(json_text(&vim.vim_project))
-            .bind(json_text(&vim.auth_cred))
-            .bind(&vim.id)
-            .execute(&mut *tx)
-            .await?;
-            tx.commit().await?;
-            Ok(Ok(changed))
-        }
-        .await;
-        // A failed statement (or an early return) rolls the transaction back when it is
-        // dropped: no lock remains.
-        match result {
-            Ok(Ok(0)) => Err(VimError::VimNotFound(vim.id.clone())),
-            Ok(Ok(_)) => Ok(()),
-            Ok(Err(e)) => Err(e),
-            Err(e) => Err(self.constraint_error(e, vim).await),
-        }
+        let result = self.rewrite(vim, prior).await;
+        self.wrote(result)
     }
 
     async fn soft_delete(&self, id: &str, at: NaiveDateTime) -> Result<(), VimError> {
-        let changed = sqlx::query("UPDATE vims SET deleted_at = ? WHERE id = ? AND deleted_at = ?")
-            .bind(ts_micro(&at))
-            .bind(id)
-            .bind(LIVE)
-            .execute(&self.pool)
-            .await
-            .map_err(internal)?
-            .rows_affected();
-        if changed == 0 {
-            return Err(VimError::VimNotFound(id.to_owned()));
-        }
-        Ok(())
+        let result = self.mark_deleted(id, at).await;
+        self.wrote(result)
     }
 
     async fn ping(&self) -> Result<(), VimError> {
