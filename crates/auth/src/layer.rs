@@ -1,7 +1,7 @@
 //! `ExternalOAuth2Layer`: the paste filter `keystonemiddleware.external_oauth2_token:filter_factory`.
 
 use std::convert::Infallible;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 
 use axum::body::Body;
@@ -19,7 +19,7 @@ use crate::cache::{cache_key, CacheLimits, Cached, Entry, TokenCache};
 use crate::mapping::{expires_at, map_claims, AuthContext, Scope};
 use crate::memcache::SharedTokenCache;
 use crate::options::{ExtOAuth2Options, MappingOptions};
-use tacker_common::{PeerCertificate, RequestId};
+use tacker_common::{PeerCertificate, RequestContext, RequestId};
 
 use crate::{AuthError, Clock, SystemClock};
 
@@ -285,7 +285,7 @@ where
                     // The headers keystonemiddleware sets, for wire parity; the app reads the
                     // typed context.
                     set_identity_headers(request.headers_mut(), &ctx);
-                    let context = ctx.request_context(request_id.as_ref());
+                    let context = request_context(&ctx, request_id.as_ref());
                     request.extensions_mut().insert(context);
                     let mut response = inner.call(request).await?;
                     if response.status() == StatusCode::UNAUTHORIZED {
@@ -522,11 +522,68 @@ fn verify_thumbprint(
     Ok(())
 }
 
+/// What the filter gives every request of one identity, computed once per cached identity:
+/// keystonemiddleware's identity headers (validated header values) and the request context
+/// the app reads. A clone starts empty, so an identity copied and then changed never carries
+/// what was derived from the original.
+#[derive(Default)]
+pub(crate) struct Derived(OnceLock<Arc<DerivedIdentity>>);
+
+struct DerivedIdentity {
+    headers: Vec<(HeaderName, HeaderValue)>,
+    /// Without request ids (set per request).
+    context: RequestContext,
+}
+
+impl Clone for Derived {
+    fn clone(&self) -> Self {
+        Self::default()
+    }
+}
+
+impl PartialEq for Derived {
+    /// Derived data says nothing an identity's own fields do not.
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl std::fmt::Debug for Derived {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Derived")
+    }
+}
+
+fn derived(ctx: &AuthContext) -> &DerivedIdentity {
+    ctx.derived.0.get_or_init(|| {
+        Arc::new(DerivedIdentity {
+            headers: identity_headers(ctx),
+            context: ctx.request_context(None),
+        })
+    })
+}
+
+/// The request context of `ctx` for one request (its ids added to the derived context).
+fn request_context(ctx: &AuthContext, request_id: Option<&RequestId>) -> RequestContext {
+    let mut context = derived(ctx).context.clone();
+    context.request_id = request_id.map(|r| r.local.clone());
+    context.global_request_id = request_id.and_then(|r| r.global.clone());
+    context
+}
+
 fn set_identity_headers(headers: &mut HeaderMap, ctx: &AuthContext) {
+    for (name, value) in &derived(ctx).headers {
+        headers.insert(name.clone(), value.clone());
+    }
+}
+
+/// keystonemiddleware's identity headers for `ctx`, in the order it sets them.
+fn identity_headers(ctx: &AuthContext) -> Vec<(HeaderName, HeaderValue)> {
+    let mut out = Vec::with_capacity(20);
     let mut set = |name: &'static str, value: &str| {
         // Values were checked to be header-safe while mapping.
         if let Ok(v) = HeaderValue::from_str(value) {
-            headers.insert(HeaderName::from_static(name), v);
+            out.push((HeaderName::from_static(name), v));
         }
     };
     set("x-identity-status", "Confirmed");
@@ -562,6 +619,7 @@ fn set_identity_headers(headers: &mut HeaderMap, ctx: &AuthContext) {
     set("x-user-domain-id", &ctx.user_domain_id);
     set("x-user-domain-name", &ctx.user_domain_name);
     set("x-user", &ctx.user_name);
+    out
 }
 
 #[cfg(test)]
@@ -612,6 +670,7 @@ mod tests {
             scope,
             expires_at: None,
             token_info: Default::default(),
+            derived: Default::default(),
         }
     }
 
@@ -652,6 +711,18 @@ mod tests {
                 crate::keystone_context::context_from_headers(&headers, Some(&rid)),
                 "{ctx:?}"
             );
+            // Derived once, the same for every request (ids set per request).
+            assert_eq!(
+                request_context(&ctx, Some(&rid)),
+                ctx.request_context(Some(&rid))
+            );
+            assert_eq!(request_context(&ctx, None), ctx.request_context(None));
+            // A copy starts without what the original derived.
+            let copy = AuthContext {
+                scope: Scope::System,
+                ..ctx.clone()
+            };
+            assert_eq!(request_context(&copy, None), copy.request_context(None));
         }
     }
 }

@@ -49,6 +49,9 @@ pub struct AuthContext {
     pub expires_at: Option<f64>,
     /// The full introspection response (`origin_token_metadata`).
     pub token_info: Arc<Map<String, Value>>,
+    /// What every request on this identity gets (identity headers, request context),
+    /// computed on first use and kept with the cached identity.
+    pub(crate) derived: crate::layer::Derived,
 }
 
 impl AuthContext {
@@ -398,6 +401,7 @@ pub(crate) fn map_claims(
         scope,
         expires_at,
         token_info: Arc::new(root),
+        derived: Default::default(),
     })
 }
 

@@ -141,6 +141,7 @@ pub(crate) fn decode(
         scope,
         expires_at,
         token_info: Arc::new(metadata),
+        derived: Default::default(),
     }))))
 }
 
@@ -173,6 +174,7 @@ mod tests {
                     .unwrap()
                     .clone(),
             ),
+            derived: Default::default(),
         }
     }
 

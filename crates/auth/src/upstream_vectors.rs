@@ -184,6 +184,7 @@ fn token_data_bytes_are_jsonutils_dumps() {
         },
         expires_at: Some(1.9e9),
         token_info: Arc::new(metadata.as_object().unwrap().clone()),
+        derived: Default::default(),
     };
     let system = AuthContext {
         scope: Scope::System,
