@@ -629,15 +629,46 @@ def wrk(port, path, token, connections, seconds):
     return values
 
 
-def load(name, port, path, token, args):
+def load(name, port, path, token, args, profile_pid=None):
     result = {}
     for connections in (16, 64):
         wrk(port, path, token, connections, args.warmup)
+        recorder = None
+        if profile_pid and connections == 16:
+            recorder = start_perf(profile_pid, args.duration)
         r = wrk(port, path, token, connections, args.duration)
+        if recorder:
+            finish_perf(recorder)
         log(f'{name}: c{connections} {r["rps"]:.0f} req/s, p50 {r["p50_us"] / 1000:.2f} ms, '
             f'p99 {r["p99_us"] / 1000:.2f} ms, errors {r["errors"]}')
         result[connections] = r
     return result
+
+
+PERF_DATA = os.path.join(BENCH, 'results', 'perf.data')
+PERF_REPORT = os.path.join(BENCH, 'results', 'perf-report.txt')
+
+
+def start_perf(pid, seconds):
+    """`perf record` of the server process for the measured c16 load (docs/profiling.md)."""
+    os.makedirs(os.path.dirname(PERF_DATA), exist_ok=True)
+    argv = ['perf', 'record', '-F', '999', '-g', '-o', PERF_DATA, '-p', str(pid),
+            '--', 'sleep', str(seconds)]
+    log('$ ' + ' '.join(argv))
+    return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def finish_perf(recorder):
+    _, err = recorder.communicate(timeout=120)
+    if recorder.returncode != 0:
+        raise RuntimeError(f'perf record failed: {err.decode(errors="replace")[-2000:]}')
+    report = subprocess.run(['perf', 'report', '-i', PERF_DATA, '--no-children',
+                             '--percent-limit', '1', '--stdio', '-g', 'none'],
+                            capture_output=True, text=True).stdout
+    with open(PERF_REPORT, 'w') as f:
+        f.write(report)
+    log(f'perf: {os.path.relpath(PERF_DATA, ROOT)}, top functions in '
+        f'{os.path.relpath(PERF_REPORT, ROOT)}')
 
 
 async def _storm(port, tokens, per_token):
@@ -847,7 +878,8 @@ def bench_this(work, binary, authz, keystone, token, storm_tokens, args, results
         size = check_listing(name, server.port, token)
         log(f'{name}: first 200 after {startup * 1000:.1f} ms; list body {size} bytes')
         r = {'name': name, 'startup': startup}
-        r['load'] = load(name, server.port, '/v1.0/vims', token, args)
+        profile_pid = proc.pid if (auth and args.perf) else None
+        r['load'] = load(name, server.port, '/v1.0/vims', token, args, profile_pid)
         r['rss'] = proc.peak_rss()
         if auth:
             results['storm'] = storm(server, authz, storm_tokens)
@@ -949,6 +981,10 @@ def main():
     parser.add_argument('--callgrind', action='store_true',
                         help='instead: count instructions of a fixed request mix under '
                              'valgrind --tool=callgrind (see docs/profiling.md)')
+    parser.add_argument('--perf', action='store_true',
+                        help='also record a CPU profile (perf record -g) of this server with '
+                             'auth during its c16 load: bench/results/perf.data and '
+                             'perf-report.txt (git-ignored; see docs/profiling.md)')
     parser.add_argument('--requests', type=int, default=200,
                         help='--callgrind: requests in the counted mix (default 200)')
     parser.add_argument('--keep-profile', action='store_true',
