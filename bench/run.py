@@ -15,7 +15,9 @@ What it does:
      ``external_oauth2_token``, the same with ``auth_strategy = noauth``, real Tacker 16.0.0
      with keystonemiddleware's ``external_oauth2_token`` configured as the guide says, and
      keystonemiddleware around an empty WSGI app under gunicorn with 2 workers; 20 OpenStack
-     VIMs registered through each Tacker-like server against an in-process fake Keystone;
+     VIMs registered in each Tacker-like server against an in-process fake Keystone (through
+     this server's API; through Tacker's own `create_vim` in a process of its own for real
+     Tacker, whose API cannot write to SQLite, see tacker_seed_vims.py);
   5. wrk on ``GET /v1.0/vims`` at 16 and 64 connections, each after a warm-up;
   6. peak RSS (VmHWM summed over the server's process group), start-up to the first 200 of
      ``GET /v1.0/vims``, and for this server with auth a cold-token storm;
@@ -34,6 +36,7 @@ import http.server
 import json
 import os
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -994,6 +997,11 @@ def main():
                         help='print the table without writing bench/results/')
     args = parser.parse_args()
     args.duration, args.warmup, storm_count = (2, 1, 20) if args.quick else (10, 3, 200)
+
+    # The storm holds 10 connections per token open at once.
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: sys.exit(130))
