@@ -957,7 +957,9 @@ def callgrind(work, binary, authz, keystone, token, args):
     for name in dumps:
         with open(os.path.join(server.dir, name)) as f:
             text = f.read()
-        if 'desc: Trigger: Client Request: mix' in text or 'Client Request: mix' in text:
+        # callgrind_control --dump=mix writes `desc: Trigger: dump mix` (the final dump at
+        # exit says `Program termination`).
+        if re.search(r'^desc: Trigger: .*\bmix$', text, re.M):
             m = re.search(r'^(?:summary|totals): (\d+)', text, re.M)
             total = int(m.group(1))
             keep = os.path.join(ROOT, 'bench', 'results', 'callgrind.out.mix')
@@ -966,7 +968,8 @@ def callgrind(work, binary, authz, keystone, token, args):
                 log(f'kept the profile as {os.path.relpath(keep, ROOT)}')
     if total is None:
         raise RuntimeError(f'no callgrind dump of the mix among {dumps}')
-    print(f'callgrind: {sent} requests ({", ".join(f"{n}x GET {p}" for p, n in mix)} per round, '
+    shown = ', '.join(f'{n}x GET {p.replace(vim_id, "<id>")}' for p, n in mix)
+    print(f'callgrind: {sent} requests ({shown} per round, '
           f'{rounds} rounds)')
     print(f'callgrind: total Ir {total:,}')
     print(f'callgrind: Ir per request {total / sent:,.0f}')
