@@ -14,6 +14,8 @@ of its own whose session is closed after the commit.
 import json
 import sys
 
+import sqlalchemy
+
 from tacker.common import config
 from tacker import context
 from tacker.nfvo import nfvo_plugin
@@ -26,11 +28,20 @@ def main():
         bodies = json.load(f)
     plugin = nfvo_plugin.NfvoPlugin()
     for body in bodies:
+        # The API fills this attribute default before create_vim (RESOURCE_ATTRIBUTE_MAP:
+        # extra None -> convert_none_to_empty_dict).
+        body['vim'].setdefault('extra', {})
         ctx = context.get_admin_context()
         vim = plugin.create_vim(ctx, body)
         # Ends the transaction the session began after its commit (its SHARED lock).
         ctx.session.close()
         print(f'tacker_seed_vims: {vim["id"]} {vim["name"]}')
+    # SQLite keeps the microseconds of created_at, which Tacker's production databases
+    # (MySQL DATETIME) drop; drop them too, so that the list is the same text as there.
+    engine = sqlalchemy.create_engine(config.cfg.CONF.database.connection)
+    with engine.begin() as conn:
+        conn.execute(sqlalchemy.text(
+            "UPDATE vims SET created_at = substr(created_at, 1, 19)"))
 
 
 if __name__ == '__main__':
