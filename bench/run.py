@@ -742,7 +742,12 @@ def fmt_secs(s):
     return f'{s * 1000:.0f} ms' if s < 10 else f'{s:.1f} s'
 
 
-def report(results, storm_result, args, cores):
+def loadavg():
+    with open('/proc/loadavg') as f:
+        return f.read().split()[0]
+
+
+def report(results, storm_result, args, cores, load_before):
     rows = ['| server | req/s c16 | req/s c64 | p50/p99 c16 | p50/p99 c64 | peak RSS | '
             'start-up to first 200 |',
             '|---|---:|---:|---:|---:|---:|---:|']
@@ -832,6 +837,8 @@ def report(results, storm_result, args, cores):
         'connections; everything on one machine (wrk shares the cores). Peak RSS: VmHWM summed '
         'over the server\'s processes after the load. Start-up: spawn to the first 200 of '
         '`GET /v1.0/vims` (a seeded database; with auth it includes the first introspection).',
+        f'1-minute load average of the machine before / after the run: {load_before} / '
+        f'{loadavg()} (other work on the machine lowers the absolute numbers).',
         '',
     ] + rows + ['']
     if errors:
@@ -1025,6 +1032,7 @@ def main():
             callgrind(work, binary, authz, keystone, token, args)
             ok = True
             return
+        load_before = loadavg()
         log(f'getting {storm_count} fresh tokens for the storm')
         storm_tokens = [authz.token() for _ in range(storm_count)]
         results = {}
@@ -1033,7 +1041,7 @@ def main():
         if args.only == 'all':
             bench_python(work, authz, keystone, token, args, results)
         cores = os.cpu_count()
-        text = report(results, storm_result, args, cores)
+        text = report(results, storm_result, args, cores, load_before)
         print(text)
         if not args.no_write:
             results_dir = os.path.join(BENCH, 'results')
