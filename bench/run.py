@@ -16,8 +16,8 @@ What it does:
      with keystonemiddleware's ``external_oauth2_token`` configured as the guide says, and
      keystonemiddleware around an empty WSGI app under gunicorn with 2 workers; 20 OpenStack
      VIMs registered in each Tacker-like server against an in-process fake Keystone (through
-     this server's API; through Tacker's own `create_vim` in a process of its own for real
-     Tacker, whose API cannot write to SQLite, see tacker_seed_vims.py);
+     this server's API; for real Tacker through its own ``create_vim`` in a process of its
+     own, as its API fails VIM registration on SQLite, see tacker_seed_vims.py);
   5. wrk on ``GET /v1.0/vims`` at 16 and 64 connections, each after a warm-up;
   6. peak RSS (VmHWM summed over the server's process group), start-up to the first 200 of
      ``GET /v1.0/vims``, and for this server with auth a cold-token storm;
@@ -852,10 +852,9 @@ def report(results, storm_result, args, cores, load_before):
 # Steps
 
 
-def build(args):
-    env = dict(os.environ)
-    run(['nice', '-n', '10', 'cargo', 'build', '--release', '-p', 'tacker-server'],
-        cwd=ROOT, env=env)
+def build():
+    # nice: the build shares the machine with whatever else runs there.
+    run(['nice', '-n', '10', 'cargo', 'build', '--release', '-p', 'tacker-server'], cwd=ROOT)
     target = os.environ.get('CARGO_TARGET_DIR') or os.path.join(ROOT, 'target')
     binary = os.path.join(ROOT, target, 'release', 'tacker-server')
     if not os.path.isfile(binary):
@@ -1031,7 +1030,7 @@ def main():
     ok = False
     keystone = None
     try:
-        binary = build(args)
+        binary = build()
         setup(args)
         if not args.callgrind and not shutil.which('wrk'):
             raise RuntimeError('wrk is not installed (scripts/setup/debian-packages.sh)')
