@@ -838,6 +838,9 @@ def report(results, storm_result, args, cores, load_before):
         'over the server\'s processes after the load. Start-up: spawn to the first 200 of '
         '`GET /v1.0/vims` (a seeded database; with auth it includes the first introspection), '
         + (f'the median of {args.starts} starts.' if args.starts > 1 else 'one start.'),
+        'Real Tacker: `api_workers = 2` (a parent and two eventlet workers, as many as '
+        'cores), SQLite. keystonemiddleware alone: gunicorn, 2 sync workers. Both use '
+        'keystonemiddleware\'s in-process token cache; this server its own.',
         f'1-minute load average of the machine before / after the run: {load_before} / '
         f'{loadavg()} (other work on the machine lowers the absolute numbers).',
         '',
