@@ -818,8 +818,9 @@ def report(results, storm_result, args, cores, load_before):
            lambda x: x <= 0.100, v is not None and fmt_secs(v))
     if storm_result:
         per = storm_result['introspections'] / storm_result['tokens']
-        target(f'storm: introspections per token ({storm_result["tokens"]} tokens x 10 '
-               'concurrent requests)', per, '1.00', lambda x: abs(x - 1.0) < 1e-9,
+        target(f'storm: introspections per token ({storm_result["tokens"]} fresh tokens x 10 '
+               f'concurrent requests, all {storm_result["requests"]} at once, one connection '
+               'each)', per, '1.00', lambda x: abs(x - 1.0) < 1e-9,
                f'{per:.2f} ({storm_result["introspections"]} at the authorization server, '
                f'{storm_result["introspections_metric"]:.0f} by the server\'s metric)')
         target('storm: non-200 answers', storm_result['non_200'], '0', lambda x: x == 0,
