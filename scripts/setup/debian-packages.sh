@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
-# Installs the Debian packages whose binaries the tier-3 tests run as their own processes:
+# Installs the Debian packages whose binaries the tier-3 tests and the benchmark run as their
+# own processes:
 #   memcached  the shared token cache (tests start it on a free loopback port and stop it by pid)
 #   haproxy    the load balancer in front of several tacker-server replicas
+#   wrk        the HTTP load generator of the benchmark (scripts/bench)
 # The system services these packages ship are never started: a policy-rc.d that answers 101
 # ("action forbidden") is in place during the install. Idempotent: nothing is done when every
 # binary is already there. Needs root (or sudo) only when something is missing.
 set -euo pipefail
 
-packages=(memcached haproxy)
-binaries=(/usr/bin/memcached /usr/sbin/haproxy)
+packages=(memcached haproxy wrk)
+binaries=(/usr/bin/memcached /usr/sbin/haproxy /usr/bin/wrk)
 
 missing=()
 for i in "${!packages[@]}"; do
