@@ -67,8 +67,9 @@ const FORMAT_PATTERNS_1: [&str; 1] = [r#"({key}[0-9]*\s*[=]\s*)[^\s^'^\"]+"#];
 const FORMAT_PATTERNS_WILDCARD: [&str; 1] =
     [r#"(['\"][^\"']*{key}[0-9]*['\"]\s*:\s*u?['\"].*['\"])[^\"']*(['\"])"#];
 
+/// The patterns of one sanitize key, compiled the first time a text contains the key (most
+/// texts contain none, so a server that never meets one compiles nothing).
 struct KeyPatterns {
-    key: &'static str,
     two: Vec<Regex>,
     one: Vec<Regex>,
     wildcard: Vec<Regex>,
@@ -85,18 +86,16 @@ fn compile(patterns: &[&str], key: &str) -> Vec<Regex> {
         .collect()
 }
 
-fn patterns() -> &'static [KeyPatterns] {
-    static PATTERNS: OnceLock<Vec<KeyPatterns>> = OnceLock::new();
-    PATTERNS.get_or_init(|| {
-        SANITIZE_KEYS
-            .iter()
-            .map(|key| KeyPatterns {
-                key,
-                two: compile(&FORMAT_PATTERNS_2, key),
-                one: compile(&FORMAT_PATTERNS_1, key),
-                wildcard: compile(&FORMAT_PATTERNS_WILDCARD, key),
-            })
-            .collect()
+fn patterns(index: usize) -> &'static KeyPatterns {
+    static PATTERNS: [OnceLock<KeyPatterns>; SANITIZE_KEYS.len()] =
+        [const { OnceLock::new() }; SANITIZE_KEYS.len()];
+    PATTERNS[index].get_or_init(|| {
+        let key = SANITIZE_KEYS[index];
+        KeyPatterns {
+            two: compile(&FORMAT_PATTERNS_2, key),
+            one: compile(&FORMAT_PATTERNS_1, key),
+            wildcard: compile(&FORMAT_PATTERNS_WILDCARD, key),
+        }
     })
 }
 
@@ -108,10 +107,11 @@ pub fn mask_password(message: &str) -> String {
 /// [`mask_password`] without a copy when nothing is masked (nearly every value).
 pub fn mask_password_cow(message: &str) -> Cow<'_, str> {
     let mut message = Cow::Borrowed(message);
-    for p in patterns() {
-        if !lower_contains(&message, p.key) {
+    for (index, key) in SANITIZE_KEYS.iter().enumerate() {
+        if !lower_contains(&message, key) {
             continue;
         }
+        let p = patterns(index);
         for re in &p.two {
             if let Cow::Owned(masked) = re.replace_all(&message, SUBSTITUTE_2) {
                 message = Cow::Owned(masked);
