@@ -274,8 +274,15 @@ where
         let filter = self.filter.clone();
         Box::pin(async move {
             let headers = request.headers_mut();
-            for name in SPOOFABLE_HEADERS {
-                headers.remove(*name);
+            // Looked up by name only when one is there (a request carries a handful of
+            // headers; the list is long).
+            if headers
+                .keys()
+                .any(|k| SPOOFABLE_HEADERS.contains(&k.as_str()))
+            {
+                for name in SPOOFABLE_HEADERS {
+                    headers.remove(*name);
+                }
             }
             let request_id = request.extensions().get::<RequestId>().cloned();
             let cert = request.extensions().get::<PeerCertificate>().cloned();
@@ -572,7 +579,9 @@ fn request_context(ctx: &AuthContext, request_id: Option<&RequestId>) -> Request
 }
 
 fn set_identity_headers(headers: &mut HeaderMap, ctx: &AuthContext) {
-    for (name, value) in &derived(ctx).headers {
+    let derived = derived(ctx);
+    headers.reserve(derived.headers.len());
+    for (name, value) in &derived.headers {
         headers.insert(name.clone(), value.clone());
     }
 }

@@ -309,33 +309,62 @@ where
             return;
         }
 
-        let context = match (&ids.request_id, &ids.global_request_id) {
-            (Some(local), Some(global)) => format!("[{global} {local}]"),
-            (Some(local), None) => format!("[- {local}]"),
-            _ => "[-]".to_owned(),
-        };
-        let mut rest = fields.message;
-        for (k, v) in &fields.extra {
-            let _ = write!(rest, " {k}={v}");
-        }
-        let stamp = now.format("%Y-%m-%d %H:%M:%S%.3f");
+        // `%Y-%m-%d %H:%M:%S.mmm pid LEVEL target [global local] message k=v`, written
+        // once per colouring into one buffer.
         let level = level_name(meta.level());
         let target = meta.target();
+        let line = |color: Option<&str>| {
+            use chrono::{Datelike, Timelike};
+            let mut line = String::with_capacity(96 + fields.message.len());
+            let _ = write!(
+                line,
+                "{:04}-{:02}-{:02} {:02}:{:02}:{:02}.{:03} {} ",
+                now.year(),
+                now.month(),
+                now.day(),
+                now.hour(),
+                now.minute(),
+                now.second(),
+                // A leap second's extra nanoseconds are shown as 999 (as `%.3f` cannot).
+                (now.nanosecond() / 1_000_000).min(999),
+                self.pid
+            );
+            match color {
+                Some(c) => {
+                    line.push_str(c);
+                    line.push_str(level);
+                    line.push_str("\x1b[00m ");
+                }
+                None => {
+                    line.push_str(level);
+                    line.push(' ');
+                }
+            }
+            line.push_str(target);
+            match (&ids.request_id, &ids.global_request_id) {
+                (Some(local), Some(global)) => {
+                    let _ = write!(line, " [{global} {local}] ");
+                }
+                (Some(local), None) => {
+                    let _ = write!(line, " [- {local}] ");
+                }
+                _ => line.push_str(" [-] "),
+            }
+            line.push_str(&fields.message);
+            for (k, v) in &fields.extra {
+                let _ = write!(line, " {k}={v}");
+            }
+            line.push('\n');
+            line
+        };
+        let mut plain: Option<String> = None;
         for sink in &self.sinks {
-            let colored = matches!(sink, Sink::Stderr { color: true });
-            let line = if colored {
-                format!(
-                    "{stamp} {pid} {c}{level}\x1b[00m {target} {context} {rest}\n",
-                    pid = self.pid,
-                    c = level_color(meta.level())
-                )
+            if matches!(sink, Sink::Stderr { color: true }) {
+                write_to(sink, line(Some(level_color(meta.level()))).as_bytes());
             } else {
-                format!(
-                    "{stamp} {pid} {level} {target} {context} {rest}\n",
-                    pid = self.pid
-                )
-            };
-            write_to(sink, line.as_bytes());
+                let text = plain.get_or_insert_with(|| line(None));
+                write_to(sink, text.as_bytes());
+            }
         }
     }
 }
