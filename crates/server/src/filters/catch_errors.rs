@@ -10,7 +10,8 @@ use axum::body::Body;
 use axum::response::Response;
 use futures::future::BoxFuture;
 use futures::FutureExt;
-use http::{Request, StatusCode};
+use http::header::ACCEPT;
+use http::{HeaderMap, Request, StatusCode};
 use tacker_common::RequestId;
 use tower::{Layer, Service};
 
@@ -55,7 +56,11 @@ where
 
     fn call(&mut self, req: Request<Body>) -> Self::Future {
         let method = req.method().clone();
-        let headers = req.headers().clone();
+        // Only `Accept` decides the page (WebOb's negotiation); keep no other header.
+        let mut headers = HeaderMap::new();
+        for value in req.headers().get_all(ACCEPT) {
+            headers.append(ACCEPT, value.clone());
+        }
         let request_id = req.extensions().get::<RequestId>().map(|r| r.local.clone());
         let fail = move |payload: Box<dyn Any + Send>| {
             tracing::error!(

@@ -50,6 +50,7 @@ pub(super) trait StoreFailure: std::fmt::Display {
 
 impl StoreFailure for serde_json::Error {}
 impl StoreFailure for chrono::ParseError {}
+impl StoreFailure for rusqlite::Error {}
 
 impl StoreFailure for sqlx::Error {
     /// No connection (refused, reset, timed out, closed by the server), none free within the

@@ -14,7 +14,6 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
     SqliteSynchronous,
 };
-use sqlx::{ConnectOptions, SqliteConnection};
 use sqlx::{QueryBuilder, Row, Sqlite};
 
 use super::row::{decode_vim, internal, json_text, same_credentials, Timestamps, SELECT};
@@ -36,8 +35,10 @@ pub struct SqliteVimStore {
     writes: Arc<AtomicU64>,
     /// A connection of its own that only runs `PRAGMA data_version`, whose value changes when
     /// any other connection (this process's pool, another process) commits to the file.
-    /// `None` for the in-memory database, where this store is the only writer.
-    watch: Option<Arc<tokio::sync::Mutex<SqliteConnection>>>,
+    /// Called on the request's own thread (a WAL read of the shared-memory index, no thread
+    /// hop as sqlx's worker would take). `None` for the in-memory database, where this store
+    /// is the only writer.
+    watch: Option<Arc<std::sync::Mutex<rusqlite::Connection>>>,
 }
 
 impl std::fmt::Debug for SqliteVimStore {
@@ -68,15 +69,13 @@ impl SqliteVimStore {
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .acquire_timeout(BUSY_TIMEOUT)
-            .connect_with(options.clone())
+            .connect_with(options)
             .await
             .map_err(|e| VimError::Internal(format!("opening database {}: {e}", path.display())))?;
         let mut store = Self::migrated(pool).await?;
-        let watch = options
-            .connect()
-            .await
+        let watch = open_watch(path)
             .map_err(|e| VimError::Internal(format!("opening database {}: {e}", path.display())))?;
-        store.watch = Some(Arc::new(tokio::sync::Mutex::new(watch)));
+        store.watch = Some(Arc::new(std::sync::Mutex::new(watch)));
         Ok(store)
     }
 
@@ -278,6 +277,18 @@ impl SqliteVimStore {
     }
 }
 
+/// The watching connection: the file the pool opened (never created here), no writes, and a
+/// short busy timeout (a WAL reader waits only while a crashed writer's log is recovered).
+fn open_watch(path: &Path) -> rusqlite::Result<rusqlite::Connection> {
+    use rusqlite::OpenFlags;
+    let conn = rusqlite::Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(Duration::from_secs(5))?;
+    Ok(conn)
+}
+
 fn create_private(path: &Path) -> std::io::Result<()> {
     use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
     match std::fs::OpenOptions::new()
@@ -354,10 +365,12 @@ impl VimStore for SqliteVimStore {
         // Read the count first: a write counted after the pragma would be missed otherwise.
         let local = self.writes.load(Ordering::Acquire);
         let shared = match &self.watch {
-            Some(watch) => sqlx::query_scalar::<_, i64>("PRAGMA data_version")
-                .fetch_one(&mut *watch.lock().await)
-                .await
-                .map_err(internal)?,
+            Some(watch) => {
+                let conn = watch.lock().unwrap_or_else(|e| e.into_inner());
+                conn.prepare_cached("PRAGMA data_version")
+                    .and_then(|mut stmt| stmt.query_row([], |row| row.get::<_, i64>(0)))
+                    .map_err(internal)?
+            }
             None => 0,
         };
         Ok(Some(DataVersion::new(shared, local)))
