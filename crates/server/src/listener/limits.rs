@@ -36,8 +36,11 @@ pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(900);
 pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(60);
 /// Default of `[DEFAULT] max_header_line` (oslo.service: 16384).
 pub const DEFAULT_MAX_HEADER_LINE: usize = 16384;
-/// Default of `[DEFAULT] max_connections`.
-pub const DEFAULT_MAX_CONNECTIONS: usize = 4096;
+/// Default of `[DEFAULT] max_connections`. Each open connection holds about 25 KiB (hyper's
+/// read and write buffers, its task): 1,024 keep a burst of new clients under about 25 MiB,
+/// and are still ten times what upstream serves at once (eventlet's `wsgi_default_pool_size`
+/// of 100 green threads per worker). Clients beyond it wait in the listen backlog.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
 /// HTTP/2 PING interval on an open connection, and how long the client has to answer one.
 pub const HTTP2_KEEP_ALIVE_INTERVAL: Duration = Duration::from_secs(30);
 pub const HTTP2_KEEP_ALIVE_TIMEOUT: Duration = Duration::from_secs(20);
@@ -65,7 +68,7 @@ pub struct ConnectionLimits {
     /// `wsgi_keep_alive` (bool, default true; oslo.service): false closes every HTTP/1
     /// connection after one response.
     pub keep_alive: bool,
-    /// `max_connections` (int, default 4096; ours): open client connections at most; further
+    /// `max_connections` (int, default 1024; ours): open client connections at most; further
     /// clients wait in the listen backlog. Clamped at start-up below the open-file limit
     /// ([`effective_max_connections`]).
     pub max_connections: usize,
