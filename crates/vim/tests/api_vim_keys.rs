@@ -21,26 +21,6 @@ use tower::ServiceExt;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-/// A Kubernetes API that accepts any credentials (the tests look at what it received).
-async fn kubernetes() -> MockServer {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/api/"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(json!({"kind": "APIVersions", "versions": ["v1"]})),
-        )
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/api/v1/namespaces"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "kind": "NamespaceList", "items": [{"metadata": {"name": "default"}}]})))
-        .mount(&server)
-        .await;
-    server
-}
-
 struct App {
     router: axum::Router,
     store: Arc<dyn VimStore>,
@@ -78,7 +58,7 @@ impl App {
             store,
             files,
             barbican,
-            k8s: kubernetes().await,
+            k8s: driver_support::accepting_kubernetes().await,
             _dir: dir,
         }
     }

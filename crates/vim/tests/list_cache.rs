@@ -5,6 +5,8 @@
 //! the other (read-your-writes), for each caller's view, with and without `fields`; the
 //! in-memory database too.
 
+mod driver_support;
+
 use std::sync::Arc;
 
 use axum::body::Body;
@@ -16,27 +18,6 @@ use tacker_vim::drivers::{registry, DriverConfig};
 use tacker_vim::vault::{FileKeyManager, KeyManager};
 use tacker_vim::{api_router, connect, VimState};
 use tower::ServiceExt;
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
-
-async fn kubernetes() -> MockServer {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/api/"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(json!({"kind": "APIVersions", "versions": ["v1"]})),
-        )
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/api/v1/namespaces"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "kind": "NamespaceList", "items": [{"metadata": {"name": "default"}}]})))
-        .mount(&server)
-        .await;
-    server
-}
 
 async fn router(url: &str, keys: &std::path::Path) -> axum::Router {
     let store = connect(url).await.unwrap();
@@ -116,7 +97,7 @@ async fn create(router: &axum::Router, ctx: &RequestContext, name: &str, k8s: &s
 
 #[tokio::test]
 async fn every_write_anywhere_is_in_the_next_list_of_every_process() {
-    let k8s = kubernetes().await;
+    let k8s = driver_support::accepting_kubernetes().await;
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("tacker.db");
     let url = format!("sqlite:///{}", db.display());
@@ -181,7 +162,7 @@ async fn every_write_anywhere_is_in_the_next_list_of_every_process() {
 
 #[tokio::test]
 async fn the_in_memory_database_lists_its_own_writes() {
-    let k8s = kubernetes().await;
+    let k8s = driver_support::accepting_kubernetes().await;
     let dir = tempfile::tempdir().unwrap();
     let app = router("sqlite://", &dir.path().join("keys")).await;
     let p1 = member("p1");

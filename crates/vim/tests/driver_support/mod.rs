@@ -341,3 +341,25 @@ pub fn fake_k8s_router(
             }),
         )
 }
+
+/// A Kubernetes API that accepts any credentials (the tests look at what it received).
+pub async fn accepting_kubernetes() -> wiremock::MockServer {
+    use serde_json::json;
+    use wiremock::matchers::{method, path};
+    let server = wiremock::MockServer::start().await;
+    wiremock::Mock::given(method("GET"))
+        .and(path("/api/"))
+        .respond_with(
+            wiremock::ResponseTemplate::new(200)
+                .set_body_json(json!({"kind": "APIVersions", "versions": ["v1"]})),
+        )
+        .mount(&server)
+        .await;
+    wiremock::Mock::given(method("GET"))
+        .and(path("/api/v1/namespaces"))
+        .respond_with(wiremock::ResponseTemplate::new(200).set_body_json(json!({
+            "kind": "NamespaceList", "items": [{"metadata": {"name": "default"}}]})))
+        .mount(&server)
+        .await;
+    server
+}
