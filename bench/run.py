@@ -937,25 +937,43 @@ def bench_python(work, authz, keystone, token, args, results):
 
 
 def callgrind(work, binary, authz, keystone, token, args):
-    """Instructions (Ir) of a fixed request mix, counted by callgrind between two dumps."""
+    """Instructions (Ir) of a fixed request mix, counted by callgrind between two dumps, on
+    this server with auth and then with noauth (same seeded database, same mix)."""
     if not shutil.which('valgrind') or not shutil.which('callgrind_control'):
         raise RuntimeError('valgrind is not installed (Debian: apt-get install valgrind)')
-    server = ThisServer(work, binary, authz, True, 'this server, auth', metrics=False)
-    proc = server.start()
-    wait_first_200(proc, server.port, '/v1.0/vims', token, 60)
-    seed_vims(server.name, server.port, token, keystone)
-    status, body = http_call(server.port, 'GET', '/v1.0/vims', token)
+    seeder = ThisServer(work, binary, authz, True, 'seed', metrics=False)
+    proc = seeder.start()
+    wait_first_200(proc, seeder.port, '/v1.0/vims', token, 60)
+    seed_vims(seeder.name, seeder.port, token, keystone)
+    status, body = http_call(seeder.port, 'GET', '/v1.0/vims', token)
     vim_id = json.loads(body)['vims'][0]['id']
     proc.stop()
+    # The mix: the list (the benchmark's request), one VIM, the root document.
+    mix = [('/v1.0/vims', 8), (f'/v1.0/vims/{vim_id}', 1), ('/', 1)]
+    counted = {}
+    for auth in (True, False):
+        key = 'auth' if auth else 'noauth'
+        server = ThisServer(work, binary, authz, auth, f'callgrind {key}',
+                            state_dir=seeder.state_dir, metrics=False)
+        counted[key] = callgrind_mix(server, binary, token, mix, args, key)
+    shown = ', '.join(f'{n}x GET {p.replace(vim_id, "<id>")}' for p, n in mix)
+    for key, (total, sent) in counted.items():
+        print(f'callgrind {key}: {sent} requests ({shown} per round); '
+              f'total Ir {total:,}; Ir per request {total / sent:,.0f}')
+    (auth_total, auth_sent), (noauth_total, noauth_sent) = counted['auth'], counted['noauth']
+    print(f'callgrind: noauth / auth instructions per request '
+          f'{(noauth_total / noauth_sent) / (auth_total / auth_sent):.3f}')
 
+
+def callgrind_mix(server, binary, token, mix, args, key):
+    """Starts `server` under callgrind, sends `mix` (after a warm-up) and returns the Ir count
+    of the mix and the number of requests sent."""
     out_file = os.path.join(server.dir, 'callgrind.out')
     server.argv = lambda: ['valgrind', '--tool=callgrind', f'--callgrind-out-file={out_file}',
                            '--dump-instr=no', '--collect-atstart=yes', binary,
                            '--config-file', server.conf]
     proc = server.start()
     wait_first_200(proc, server.port, '/v1.0/vims', token, 300)
-    # The mix: the authenticated list (the benchmark's request), one VIM, the root document.
-    mix = [('/v1.0/vims', 8), (f'/v1.0/vims/{vim_id}', 1), ('/', 1)]
     for path, n in mix:  # warm caches (token, connections, allocator) before counting
         http_call(server.port, 'GET', path, token)
     subprocess.run(['callgrind_control', '--zero', str(proc.pid)], check=True,
@@ -982,17 +1000,13 @@ def callgrind(work, binary, authz, keystone, token, args):
         if re.search(r'^desc: Trigger: .*\bmix$', text, re.M):
             m = re.search(r'^(?:summary|totals): (\d+)', text, re.M)
             total = int(m.group(1))
-            keep = os.path.join(ROOT, 'bench', 'results', 'callgrind.out.mix')
             if args.keep_profile:
+                keep = os.path.join(ROOT, 'bench', 'results', f'callgrind.out.{key}')
                 shutil.copy(os.path.join(server.dir, name), keep)
                 log(f'kept the profile as {os.path.relpath(keep, ROOT)}')
     if total is None:
         raise RuntimeError(f'no callgrind dump of the mix among {dumps}')
-    shown = ', '.join(f'{n}x GET {p.replace(vim_id, "<id>")}' for p, n in mix)
-    print(f'callgrind: {sent} requests ({shown} per round, '
-          f'{rounds} rounds)')
-    print(f'callgrind: total Ir {total:,}')
-    print(f'callgrind: Ir per request {total / sent:,.0f}')
+    return total, sent
 
 
 def main():
@@ -1014,7 +1028,7 @@ def main():
     parser.add_argument('--requests', type=int, default=200,
                         help='--callgrind: requests in the counted mix (default 200)')
     parser.add_argument('--keep-profile', action='store_true',
-                        help='--callgrind: keep the dump as bench/results/callgrind.out.mix '
+                        help='--callgrind: keep the dumps as bench/results/callgrind.out.{auth,noauth} '
                              '(for callgrind_annotate / kcachegrind; git-ignored)')
     parser.add_argument('--no-write', action='store_true',
                         help='print the table without writing bench/results/')

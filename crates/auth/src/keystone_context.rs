@@ -11,7 +11,7 @@ use axum::response::Response;
 use http::{HeaderMap, Request, StatusCode};
 use tower::{Layer, Service};
 
-use tacker_common::{RequestContext, RequestId, WebObError};
+use tacker_common::{Identity, RequestContext, RequestId, WebObError};
 
 /// Where `keystonecontext` finds the caller's identity; decided once, when the pipeline is
 /// built.
@@ -119,7 +119,7 @@ pub fn context_from_headers(headers: &HeaderMap, request_id: Option<&RequestId>)
     // Policy rule `context_is_admin` = `role:admin`; oslo.policy compares role names
     // case-insensitively.
     let is_admin = roles.iter().any(|r| r.eq_ignore_ascii_case("admin"));
-    RequestContext {
+    RequestContext::from(Identity {
         user_id: first(&["x-user-id", "x-user"]),
         user_name: first(&["x-user-name"]),
         user_domain_id: first(&["x-user-domain-id"]),
@@ -133,9 +133,8 @@ pub fn context_from_headers(headers: &HeaderMap, request_id: Option<&RequestId>)
         system_scope: first(&["openstack-system-scope"]),
         roles,
         is_admin,
-        request_id: request_id.map(|r| r.local.clone()),
-        global_request_id: request_id.and_then(|r| r.global.clone()),
-    }
+    })
+    .with_request_id(request_id)
 }
 
 #[cfg(test)]
@@ -377,11 +376,11 @@ mod tests {
             }
         });
         let layer = KeystoneContextLayer::new(IdentitySource::TokenFilter);
-        let typed = RequestContext {
+        let typed = RequestContext::from(Identity {
             user_id: Some("from-token".into()),
             roles: vec!["member".into()],
-            ..RequestContext::default()
-        };
+            ..Identity::default()
+        });
         let mut req = Request::builder()
             .uri("/")
             .header("x-user-id", "from-header")

@@ -19,7 +19,7 @@ use crate::cache::{cache_key, CacheLimits, Cached, Entry, TokenCache};
 use crate::mapping::{expires_at, map_claims, AuthContext, Scope};
 use crate::memcache::SharedTokenCache;
 use crate::options::{ExtOAuth2Options, MappingOptions};
-use tacker_common::{PeerCertificate, RequestContext, RequestId};
+use tacker_common::{Identity, PeerCertificate, RequestContext, RequestId};
 
 use crate::{AuthError, Clock, SystemClock};
 
@@ -538,8 +538,8 @@ pub(crate) struct Derived(OnceLock<Arc<DerivedIdentity>>);
 
 struct DerivedIdentity {
     headers: Vec<(HeaderName, HeaderValue)>,
-    /// Without request ids (set per request).
-    context: RequestContext,
+    /// Shared by the request context of every request with this identity.
+    identity: Arc<Identity>,
 }
 
 impl Clone for Derived {
@@ -565,17 +565,14 @@ fn derived(ctx: &AuthContext) -> &DerivedIdentity {
     ctx.derived.0.get_or_init(|| {
         Arc::new(DerivedIdentity {
             headers: identity_headers(ctx),
-            context: ctx.request_context(None),
+            identity: Arc::new(ctx.identity()),
         })
     })
 }
 
-/// The request context of `ctx` for one request (its ids added to the derived context).
+/// The request context of `ctx` for one request: its shared identity and the request's ids.
 fn request_context(ctx: &AuthContext, request_id: Option<&RequestId>) -> RequestContext {
-    let mut context = derived(ctx).context.clone();
-    context.request_id = request_id.map(|r| r.local.clone());
-    context.global_request_id = request_id.and_then(|r| r.global.clone());
-    context
+    RequestContext::shared(derived(ctx).identity.clone()).with_request_id(request_id)
 }
 
 fn set_identity_headers(headers: &mut HeaderMap, ctx: &AuthContext) {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use http::HeaderValue;
 use serde_json::{Map, Value};
 use tacker_common::py::truthy;
-use tacker_common::{RequestContext, RequestId};
+use tacker_common::{Identity, RequestContext, RequestId};
 
 use crate::options::MappingOptions;
 use crate::AuthError;
@@ -60,9 +60,14 @@ impl AuthContext {
     /// filter sets, built directly from the typed identity (the headers are set for wire
     /// parity only; nothing in this server parses them back).
     pub fn request_context(&self, request_id: Option<&RequestId>) -> RequestContext {
+        RequestContext::from(self.identity()).with_request_id(request_id)
+    }
+
+    /// The caller's identity as the request context holds it (see [`Self::request_context`]).
+    pub fn identity(&self) -> Identity {
         // Header values are set even when empty; from_environ treats empty as absent.
         let some = |s: &str| (!s.is_empty()).then(|| s.to_owned());
-        let mut ctx = RequestContext {
+        let mut identity = Identity {
             // `X-User-Id`, else `X-User` (which carries the user name).
             user_id: some(&self.user_id).or_else(|| some(&self.user_name)),
             user_name: some(&self.user_name),
@@ -71,29 +76,27 @@ impl AuthContext {
             roles: self.roles.clone(),
             // Policy rule `context_is_admin` = `role:admin`, case-insensitive (oslo.policy).
             is_admin: self.roles.iter().any(|r| r.eq_ignore_ascii_case("admin")),
-            request_id: request_id.map(|r| r.local.clone()),
-            global_request_id: request_id.and_then(|r| r.global.clone()),
-            ..RequestContext::default()
+            ..Identity::default()
         };
         match &self.scope {
-            Scope::System => ctx.system_scope = Some("all".to_owned()),
+            Scope::System => identity.system_scope = Some("all".to_owned()),
             Scope::Project {
                 id,
                 name,
                 domain_id,
                 domain_name,
             } => {
-                ctx.project_id = some(id);
-                ctx.project_name = some(name);
-                ctx.project_domain_id = some(domain_id);
-                ctx.project_domain_name = some(domain_name);
+                identity.project_id = some(id);
+                identity.project_name = some(name);
+                identity.project_domain_id = some(domain_id);
+                identity.project_domain_name = some(domain_name);
             }
             Scope::Domain { id, name } => {
-                ctx.domain_id = some(id);
-                ctx.domain_name = some(name);
+                identity.domain_id = some(id);
+                identity.domain_name = some(name);
             }
         }
-        ctx
+        identity
     }
 }
 

@@ -75,7 +75,7 @@ async fn call(layer: &ExternalOAuth2Layer) -> StatusCode {
     let app = Router::new()
         .route(
             "/v1.0/vims",
-            any(|ctx: RequestContext| async move { ctx.user_id.unwrap_or_default() }),
+            any(|ctx: RequestContext| async move { ctx.user_id.clone().unwrap_or_default() }),
         )
         .layer(layer.clone());
     let request = Request::builder()

@@ -21,12 +21,13 @@ pub struct RequestId {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PeerCertificate(pub Arc<Vec<u8>>);
 
-/// Tacker's request context (`tacker.context.Context`, oslo.context `RequestContext`).
+/// Who the caller is, as oslo.context's `RequestContext` holds it: user, scope, roles.
 ///
-/// Built by the `keystonecontext` filter from the identity headers, or the admin context of
-/// `noauth` pipelines. Handlers read it with the axum extractor.
+/// Shared, not copied: a [`RequestContext`] holds it behind an `Arc`, so the token filter's
+/// identity of a cached token reaches every request (and every handler's extractor) without
+/// one string being copied.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct RequestContext {
+pub struct Identity {
     pub user_id: Option<String>,
     pub user_name: Option<String>,
     pub user_domain_id: Option<String>,
@@ -43,6 +44,26 @@ pub struct RequestContext {
     pub roles: Vec<String>,
     /// Policy rule `context_is_admin` = `role:admin`, compared case-insensitively.
     pub is_admin: bool,
+}
+
+impl Identity {
+    /// True when `role` is one of the caller's roles (case-insensitive, as oslo.policy).
+    pub fn has_role(&self, role: &str) -> bool {
+        self.roles.iter().any(|r| r.eq_ignore_ascii_case(role))
+    }
+}
+
+/// Tacker's request context (`tacker.context.Context`, oslo.context `RequestContext`): the
+/// caller's [`Identity`] (read through `Deref`: `ctx.project_id`, `ctx.is_admin`) and the ids of
+/// this request.
+///
+/// Made by the token filter from its cached identity, by the `keystonecontext` filter from the
+/// identity headers, or the admin context of `noauth` pipelines. Handlers read it with the axum
+/// extractor. Cloning it copies no identity field (they are shared); changing one through
+/// `DerefMut` copies the identity first, so other requests never see the change.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RequestContext {
+    identity: Arc<Identity>,
     pub request_id: Option<String>,
     pub global_request_id: Option<String>,
 }
@@ -51,15 +72,52 @@ impl RequestContext {
     /// The context of `noauth` pipelines: admin, no user, no project (Tacker's lazily
     /// created `get_admin_context()`).
     pub fn noauth_admin() -> Self {
-        Self {
+        Self::from(Identity {
             is_admin: true,
-            ..Self::default()
+            ..Identity::default()
+        })
+    }
+
+    /// The context of a shared `identity`, without request ids.
+    pub fn shared(identity: Arc<Identity>) -> Self {
+        Self {
+            identity,
+            request_id: None,
+            global_request_id: None,
         }
     }
 
-    /// True when `role` is one of the caller's roles (case-insensitive, as oslo.policy).
-    pub fn has_role(&self, role: &str) -> bool {
-        self.roles.iter().any(|r| r.eq_ignore_ascii_case(role))
+    /// The same context with the ids of `request_id` (local and, if valid, global).
+    pub fn with_request_id(mut self, request_id: Option<&RequestId>) -> Self {
+        self.request_id = request_id.map(|r| r.local.clone());
+        self.global_request_id = request_id.and_then(|r| r.global.clone());
+        self
+    }
+
+    /// The identity, shared.
+    pub fn identity(&self) -> &Arc<Identity> {
+        &self.identity
+    }
+}
+
+impl From<Identity> for RequestContext {
+    fn from(identity: Identity) -> Self {
+        Self::shared(Arc::new(identity))
+    }
+}
+
+impl std::ops::Deref for RequestContext {
+    type Target = Identity;
+
+    fn deref(&self) -> &Identity {
+        &self.identity
+    }
+}
+
+impl std::ops::DerefMut for RequestContext {
+    /// Copy-on-write: a context whose identity is shared gets its own copy first.
+    fn deref_mut(&mut self) -> &mut Identity {
+        Arc::make_mut(&mut self.identity)
     }
 }
 

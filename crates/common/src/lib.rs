@@ -13,6 +13,6 @@ pub mod py;
 mod pyjson;
 pub mod webob;
 
-pub use context::{MissingContext, PeerCertificate, RequestContext, RequestId};
+pub use context::{Identity, MissingContext, PeerCertificate, RequestContext, RequestId};
 pub use pyjson::{to_py_json, PyJson};
 pub use webob::WebObError;

@@ -400,6 +400,48 @@ fn healthchecks_order_the_start_and_images_are_pinned() {
     }
 }
 
+/// Prometheus metrics are on in compose ([metrics] of etc/compose/tacker.conf, whatever the
+/// sample), published on the host's loopback only, and compose-smoke checks them.
+#[test]
+fn metrics_listener_is_on_in_compose_and_published_on_loopback() {
+    for sample in SAMPLES {
+        let alone = load(&[format!("etc/samples/{sample}.conf")]);
+        assert_eq!(
+            alone.metrics.bind_port, None,
+            "{sample}: off outside compose"
+        );
+        let layered = load(&compose_layers(sample));
+        assert_eq!(layered.metrics.bind_port, Some(9891), "{sample}");
+        // Every interface of the container, so that the published port reaches it.
+        assert!(layered.metrics.bind_host.is_unspecified(), "{sample}");
+        assert_ne!(
+            layered.metrics.bind_port,
+            Some(layered.default.listener.bind_port),
+            "{sample}: the metrics listener is never the API port"
+        );
+    }
+    let compose = rendered(None);
+    let ports: Vec<String> = service(&compose, "tacker")["ports"]
+        .as_array()
+        .expect("tacker publishes ports")
+        .iter()
+        .map(Value::to_string)
+        .collect();
+    assert!(
+        ports
+            .iter()
+            .any(|p| p.contains("9891") && p.contains("127.0.0.1")),
+        "9891 not published on 127.0.0.1: {ports:?}"
+    );
+    let smoke = read("scripts/compose-smoke");
+    assert!(
+        smoke.contains("METRICS_PORT:-9891")
+            && smoke.contains("/metrics")
+            && smoke.contains("tacker_http_requests_total"),
+        "compose-smoke does not check the metrics listener"
+    );
+}
+
 #[test]
 fn realm_has_one_client_per_sample_and_keeps_keycloaks_builtin_scopes() {
     make_test_pki();

@@ -374,14 +374,15 @@ fn take_dict(res: &mut Map<String, Value>, key: &str) -> Map<String, Value> {
 mod tests {
     use super::*;
     use serde_json::json;
+    use tacker_common::Identity;
 
     fn member(project: &str) -> RequestContext {
-        RequestContext {
+        RequestContext::from(Identity {
             user_id: Some("u".into()),
             project_id: Some(project.into()),
             roles: vec!["member".into()],
-            ..RequestContext::default()
-        }
+            ..Identity::default()
+        })
     }
 
     fn create(ctx: &RequestContext, body: Value) -> Result<CreateRequest, String> {

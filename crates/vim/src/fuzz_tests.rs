@@ -8,16 +8,18 @@ mod harness;
 
 use proptest::prelude::*;
 use serde_json::{json, Value};
-use tacker_common::RequestContext;
+use tacker_common::{Identity, RequestContext};
 
 use crate::attributes::{parse_body, prepare_create, prepare_update};
 
 fn contexts() -> [RequestContext; 2] {
-    let project = RequestContext {
+    let project = RequestContext::from(Identity {
         project_id: Some("tenant-a".into()),
         roles: vec!["member".into()],
-        ..RequestContext::noauth_admin()
-    };
+        // The rest as in the noauth admin context.
+        is_admin: true,
+        ..Identity::default()
+    });
     [RequestContext::noauth_admin(), project]
 }
 

@@ -93,14 +93,15 @@ impl ListCache {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tacker_common::Identity;
 
     fn ctx(admin: bool, project: Option<&str>, roles: &[&str]) -> RequestContext {
-        RequestContext {
+        RequestContext::from(Identity {
             is_admin: admin,
             project_id: project.map(str::to_owned),
             roles: roles.iter().map(|r| r.to_string()).collect(),
-            ..RequestContext::default()
-        }
+            ..Identity::default()
+        })
     }
 
     #[test]

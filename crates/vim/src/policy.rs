@@ -45,14 +45,15 @@ pub fn scope(ctx: &RequestContext) -> Scope {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tacker_common::Identity;
 
     fn ctx(project: &str, roles: &[&str], admin: bool) -> RequestContext {
-        RequestContext {
+        RequestContext::from(Identity {
             project_id: Some(project.into()),
             roles: roles.iter().map(|r| r.to_string()).collect(),
             is_admin: admin,
-            ..RequestContext::default()
-        }
+            ..Identity::default()
+        })
     }
 
     #[test]

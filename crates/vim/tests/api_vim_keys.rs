@@ -13,7 +13,7 @@ use http::{Method, Request, StatusCode};
 use http_body_util::BodyExt;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{json, Value};
-use tacker_common::RequestContext;
+use tacker_common::{Identity, RequestContext};
 use tacker_vim::drivers::{registry, DriverConfig};
 use tacker_vim::vault::{fernet, FileKeyManager, KeyManager, KeyRef};
 use tacker_vim::{api_router, connect, Scope, Vim, VimState, VimStore};
@@ -70,12 +70,12 @@ impl App {
             .header("content-type", "application/json")
             .body(Body::from(body.to_string()))
             .unwrap();
-        req.extensions_mut().insert(RequestContext {
+        req.extensions_mut().insert(RequestContext::from(Identity {
             user_id: Some("user-p1".to_owned()),
             project_id: Some("p1".to_owned()),
             roles: vec!["member".to_owned(), "reader".to_owned()],
-            ..RequestContext::default()
-        });
+            ..Identity::default()
+        }));
         let resp = self.router.clone().oneshot(req).await.unwrap();
         let status = resp.status();
         let bytes = resp.into_body().collect().await.unwrap().to_bytes();

@@ -13,7 +13,7 @@ use axum::body::Body;
 use http::{Method, Request, StatusCode};
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
-use tacker_common::RequestContext;
+use tacker_common::{Identity, RequestContext};
 use tacker_vim::drivers::{registry, DriverConfig};
 use tacker_vim::vault::{FileKeyManager, KeyManager};
 use tacker_vim::{api_router, connect, VimState};
@@ -32,21 +32,21 @@ async fn router(url: &str, keys: &std::path::Path) -> axum::Router {
 }
 
 fn member(project: &str) -> RequestContext {
-    RequestContext {
+    RequestContext::from(Identity {
         user_id: Some(format!("user-{project}")),
         project_id: Some(project.to_owned()),
         roles: vec!["member".to_owned()],
-        ..RequestContext::default()
-    }
+        ..Identity::default()
+    })
 }
 
 fn admin() -> RequestContext {
-    RequestContext {
+    RequestContext::from(Identity {
         project_id: Some("admin-project".to_owned()),
         roles: vec!["admin".to_owned(), "member".to_owned()],
         is_admin: true,
-        ..RequestContext::default()
-    }
+        ..Identity::default()
+    })
 }
 
 async fn call(

@@ -13,7 +13,7 @@ use http::{HeaderMap, Method, Request, StatusCode};
 use http_body_util::BodyExt;
 use secrecy::SecretString;
 use serde_json::{json, Map, Value};
-use tacker_common::RequestContext;
+use tacker_common::{Identity, RequestContext};
 use tacker_vim::vault::StagedKey;
 use tacker_vim::{
     api_router, connect, DriverRegistry, KeyRef, Vim, VimDriver, VimError, VimState, VimStore,
@@ -380,13 +380,13 @@ pub fn noauth() -> RequestContext {
 }
 
 fn user(project: &str, roles: &[&str]) -> RequestContext {
-    RequestContext {
+    RequestContext::from(Identity {
         user_id: Some(format!("user-{project}")),
         project_id: Some(project.to_owned()),
         roles: roles.iter().map(|r| r.to_string()).collect(),
         is_admin: roles.iter().any(|r| r.eq_ignore_ascii_case("admin")),
-        ..RequestContext::default()
-    }
+        ..Identity::default()
+    })
 }
 
 pub fn member(project: &str) -> RequestContext {
