@@ -1,7 +1,7 @@
 """The benchmark of issue 11: this server against real Tacker and keystonemiddleware.
 
 Run through ``scripts/bench`` (see ``--help``). Everything listens on 127.0.0.1 on free ports,
-one server at a time (2-core machines: the load generator shares the cores), and every process
+one server under load at a time (2-core machines: the load generator shares the cores), and every process
 started here is stopped by its process group id when the run ends, also on failure.
 
 What it does:
@@ -18,13 +18,16 @@ What it does:
      VIMs registered in each Tacker-like server against an in-process fake Keystone (through
      this server's API; for real Tacker through its own ``create_vim`` in a process of its
      own, as its API fails VIM registration on SQLite, see tacker_seed_vims.py);
-  5. wrk on ``GET /v1.0/vims`` at 16 and 64 connections, each after a warm-up;
+  5. wrk on ``GET /v1.0/vims`` at 16 and 64 connections, each after a warm-up; this server's
+     two configurations run at once and take turns (three runs each, alternating, the median
+     kept), so that drifting load on the machine falls on both alike;
   6. peak RSS (VmHWM summed over the server's process group), start-up to the first 200 of
      ``GET /v1.0/vims``, and for this server with auth a cold-token storm;
   7. one markdown table plus the issue's target ratios, printed and written to
      ``bench/results/<UTC date>-<cores>cores.md``.
 
-``--callgrind`` instead counts instructions of a fixed request mix under valgrind.
+``--callgrind`` instead counts instructions of a fixed request mix under valgrind, with auth and
+with noauth (docs/profiling.md).
 """
 
 import argparse
@@ -835,7 +838,9 @@ def report(results, storm_result, args, cores, load_before):
         '',
         f'`GET /v1.0/vims` with {VIM_COUNT} OpenStack VIMs, one cached bearer token, '
         f'wrk -t2 for {args.duration} s after a {args.warmup} s warm-up at 16 and 64 '
-        'connections; everything on one machine (wrk shares the cores). Peak RSS: VmHWM summed '
+        'connections; everything on one machine (wrk shares the cores). This server with auth '
+        f'and with noauth run at the same time and take turns: {args.rounds} runs each, '
+        'alternating, the median kept. Peak RSS: VmHWM summed '
         'over the server\'s processes after the load. Start-up: spawn to the first 200 of '
         '`GET /v1.0/vims` (a seeded database; with auth it includes the first introspection), '
         + (f'the median of {args.starts} starts.' if args.starts > 1 else 'one start.'),
@@ -889,6 +894,7 @@ def timed_starts(server, token, deadline, runs):
 
 def bench_this(work, binary, authz, keystone, token, storm_tokens, args, results):
     seeded = None
+    running = []
     for auth in (True, False):
         key = 'auth' if auth else 'noauth'
         name = 'this server, auth' if auth else 'this server, noauth'
@@ -903,15 +909,53 @@ def bench_this(work, binary, authz, keystone, token, storm_tokens, args, results
         proc, startup = timed_starts(server, token, 60, args.starts)
         size = check_listing(name, server.port, token)
         log(f'{name}: list body {size} bytes')
-        r = {'name': name, 'startup': startup}
-        profile_pid = proc.pid if (auth and args.perf) else None
-        r['load'] = load(name, server.port, '/v1.0/vims', token, args, profile_pid)
-        r['rss'] = proc.peak_rss()
-        if auth:
+        results[key] = {'name': name, 'startup': startup}
+        running.append((key, server, proc))
+    # Both servers run at once and take turns under load, so that whatever else the shared
+    # machine does falls on both alike.
+    profile_pid = next(p.pid for k, _, p in running if k == 'auth') if args.perf else None
+    loads = interleaved_load([(k, s.name, s.port) for k, s, _ in running], '/v1.0/vims',
+                             token, args, profile_pid)
+    for key, server, proc in running:
+        results[key]['load'] = loads[key]
+        results[key]['rss'] = proc.peak_rss()
+    for key, server, proc in running:
+        if key == 'auth':
             results['storm'] = storm(server, authz, storm_tokens)
-            r['rss_after_storm'] = proc.peak_rss()
+            results[key]['rss_after_storm'] = proc.peak_rss()
         proc.stop()
-        results[key] = r
+
+
+def interleaved_load(targets, path, token, args, profile_pid=None):
+    """For each connection count: a warm-up of each target, then `args.rounds` measured runs
+    of each, taking turns (A B A B ...). Per target, the run with the median rate is kept
+    (its latencies with it). `targets`: (key, name, port)."""
+    result = {key: {} for key, _, _ in targets}
+    for connections in (16, 64):
+        for _, _, port in targets:
+            wrk(port, path, token, connections, args.warmup)
+        runs = {key: [] for key, _, _ in targets}
+        for i in range(args.rounds):
+            for key, name, port in targets:
+                recorder = None
+                if profile_pid and key == 'auth' and connections == 16 and i == 0:
+                    recorder = start_perf(profile_pid, args.duration)
+                runs[key].append(wrk(port, path, token, connections, args.duration))
+                if recorder:
+                    finish_perf(recorder)
+        for key, name, _ in targets:
+            ordered = sorted(runs[key], key=lambda r: r['rps'])
+            r = ordered[len(ordered) // 2]
+            r['errors'] = sum(x['errors'] for x in runs[key])
+            for field in ('status_errors', 'connect_errors', 'read_errors', 'write_errors',
+                          'timeouts'):
+                r[field] = sum(x[field] for x in runs[key])
+            log(f'{name}: c{connections} ' +
+                ', '.join(f'{x["rps"]:.0f}' for x in runs[key]) +
+                f' req/s; median {r["rps"]:.0f} req/s, p50 {r["p50_us"] / 1000:.2f} ms, '
+                f'p99 {r["p99_us"] / 1000:.2f} ms, errors {r["errors"]}')
+            result[key][connections] = r
+    return result
 
 
 def bench_python(work, authz, keystone, token, args, results):
@@ -953,8 +997,9 @@ def callgrind(work, binary, authz, keystone, token, args):
     counted = {}
     for auth in (True, False):
         key = 'auth' if auth else 'noauth'
+        # Metrics on, as in the load runs.
         server = ThisServer(work, binary, authz, auth, f'callgrind {key}',
-                            state_dir=seeder.state_dir, metrics=False)
+                            state_dir=seeder.state_dir)
         counted[key] = callgrind_mix(server, binary, token, mix, args, key)
     shown = ', '.join(f'{n}x GET {p.replace(vim_id, "<id>")}' for p, n in mix)
     for key, (total, sent) in counted.items():
@@ -980,13 +1025,22 @@ def callgrind_mix(server, binary, token, mix, args, key):
                    capture_output=True)
     rounds = max(1, args.requests // sum(n for _, n in mix))
     sent = 0
-    for _ in range(rounds):
-        for path, n in mix:
-            for _ in range(n):
-                status, _ = http_call(server.port, 'GET', path, token)
-                if status != 200:
-                    raise RuntimeError(f'GET {path} answered {status} under callgrind')
-                sent += 1
+    # One keep-alive connection, as wrk's clients hold theirs (accepting and closing a
+    # connection would otherwise be a large part of each request's count).
+    conn = http.client.HTTPConnection('127.0.0.1', server.port, timeout=120)
+    headers = {'Accept': 'application/json', 'Authorization': f'Bearer {token}'}
+    try:
+        for _ in range(rounds):
+            for path, n in mix:
+                for _ in range(n):
+                    conn.request('GET', path, headers=headers)
+                    resp = conn.getresponse()
+                    resp.read()
+                    if resp.status != 200:
+                        raise RuntimeError(f'GET {path} answered {resp.status} under callgrind')
+                    sent += 1
+    finally:
+        conn.close()
     subprocess.run(['callgrind_control', '--dump=mix', str(proc.pid)], check=True,
                    capture_output=True)
     proc.stop(grace=60)
@@ -1035,6 +1089,8 @@ def main():
     args = parser.parse_args()
     args.duration, args.warmup, storm_count = (2, 1, 20) if args.quick else (10, 3, 200)
     args.starts = 1 if args.quick else 3
+    # Measured runs of each of this server's two configurations, taking turns.
+    args.rounds = 1 if args.quick else 3
 
     # The storm holds 10 connections per token open at once.
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)

@@ -1,8 +1,11 @@
 //! `ExternalOAuth2Layer`: the paste filter `keystonemiddleware.external_oauth2_token:filter_factory`.
 
 use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
-use std::task::{Context, Poll};
+use std::task::{ready, Context, Poll};
 
 use axum::body::Body;
 use axum::response::Response;
@@ -15,9 +18,10 @@ use sha2::{Digest, Sha256};
 use tacker_common::config::Section;
 use tacker_oauth2_client::{build_http_client, ClientAuthenticator, OAuth2Client};
 
-use crate::cache::{cache_key, CacheLimits, Cached, Entry, TokenCache};
+use crate::cache::{cache_key, CacheKey, CacheLimits, Cached, Entry, TokenCache};
 use crate::mapping::{expires_at, map_claims, AuthContext, Scope};
 use crate::memcache::SharedTokenCache;
+use crate::memo::{self, Memoized};
 use crate::options::{ExtOAuth2Options, MappingOptions};
 use tacker_common::{Identity, PeerCertificate, RequestContext, RequestId};
 
@@ -75,7 +79,17 @@ fn introspection_timeout(configured: Option<std::time::Duration>) -> std::time::
     configured.unwrap_or(DEFAULT_INTROSPECTION_TIMEOUT)
 }
 
+/// Numbers filter instances for the per-thread memo (a process can run several).
+static NEXT_FILTER_ID: AtomicU64 = AtomicU64::new(1);
+
 struct Inner {
+    /// This instance in the per-thread memo ([`crate::memo`]).
+    id: u64,
+    /// Whether requests may be served from the per-thread memo: an in-process cache and no
+    /// shared memcached.
+    memo: bool,
+    /// `tacker_token_cache_requests_total{cache="local",result="hit"}`, registered on first use.
+    hits: OnceLock<metrics::Counter>,
     client: OAuth2Client,
     introspect_endpoint: String,
     challenge: HeaderValue,
@@ -190,6 +204,9 @@ impl ExternalOAuth2Layer {
         tracing::info!("Starting Keystone external_oauth2_token middleware");
         Ok(Self {
             inner: Arc::new(Inner {
+                id: NEXT_FILTER_ID.fetch_add(1, Ordering::Relaxed),
+                memo: cache.is_some() && shared.is_none(),
+                hits: OnceLock::new(),
                 client,
                 introspect_endpoint,
                 challenge,
@@ -261,57 +278,176 @@ where
 {
     type Response = Response;
     type Error = Infallible;
-    type Future = BoxFuture<'static, Result<Response, Infallible>>;
+    type Future = AuthFuture<S::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
         self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, mut request: Request<Body>) -> Self::Future {
+        let headers = request.headers_mut();
+        // Looked up by name only when one is there (a request carries a handful of headers;
+        // the list is long).
+        if headers
+            .keys()
+            .any(|k| SPOOFABLE_HEADERS.contains(&k.as_str()))
+        {
+            for name in SPOOFABLE_HEADERS {
+                headers.remove(*name);
+            }
+        }
+        if let Some(challenge) = self.filter.serve_from_memo(&mut request) {
+            // The inner service was polled ready for this call.
+            return AuthFuture::Served {
+                inner: self.inner.call(request),
+                challenge,
+            };
+        }
         // The clone that was polled ready handles this request; a fresh clone stays behind.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let filter = self.filter.clone();
-        Box::pin(async move {
-            let headers = request.headers_mut();
-            // Looked up by name only when one is there (a request carries a handful of
-            // headers; the list is long).
-            if headers
-                .keys()
-                .any(|k| SPOOFABLE_HEADERS.contains(&k.as_str()))
-            {
-                for name in SPOOFABLE_HEADERS {
-                    headers.remove(*name);
-                }
-            }
-            let request_id = request.extensions().get::<RequestId>().cloned();
-            let cert = request.extensions().get::<PeerCertificate>().cloned();
-            let result = filter.authenticate(request.headers(), cert.as_ref()).await;
-            match result {
-                Ok(ctx) => {
-                    // The headers keystonemiddleware sets, for wire parity; the app reads the
-                    // typed context.
-                    set_identity_headers(request.headers_mut(), &ctx);
-                    let context = request_context(&ctx, request_id.as_ref());
-                    request.extensions_mut().insert(context);
-                    let mut response = inner.call(request).await?;
-                    if response.status() == StatusCode::UNAUTHORIZED {
-                        response
-                            .headers_mut()
-                            .append(WWW_AUTHENTICATE, filter.challenge.clone());
+        AuthFuture::Checked {
+            inner: Box::pin(async move {
+                let request_id = request.extensions().get::<RequestId>().cloned();
+                let cert = request.extensions().get::<PeerCertificate>().cloned();
+                let result = filter.authenticate(request.headers(), cert.as_ref()).await;
+                match result {
+                    Ok(ctx) => {
+                        // The headers keystonemiddleware sets, for wire parity; the app reads
+                        // the typed context.
+                        set_identity_headers(request.headers_mut(), &ctx);
+                        let context = request_context(&ctx, request_id.as_ref());
+                        request.extensions_mut().insert(context);
+                        let mut response = inner.call(request).await?;
+                        if response.status() == StatusCode::UNAUTHORIZED {
+                            response
+                                .headers_mut()
+                                .append(WWW_AUTHENTICATE, filter.challenge.clone());
+                        }
+                        Ok(response)
                     }
-                    Ok(response)
+                    Err(e) => Ok(e.into_response(
+                        &filter.challenge,
+                        request_id.as_ref().map(|r| r.local.as_str()),
+                    )),
                 }
-                Err(e) => Ok(e.into_response(
-                    &filter.challenge,
-                    request_id.as_ref().map(|r| r.local.as_str()),
-                )),
+            }),
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The response future of [`ExternalOAuth2Service`].
+    #[project = AuthFutureProj]
+    pub enum AuthFuture<F> {
+        /// The token was served from this thread's memo: the app's own future, unboxed.
+        Served {
+            #[pin]
+            inner: F,
+            challenge: HeaderValue,
+        },
+        /// The token went through the cache (and, on a miss, the authorization server).
+        Checked {
+            inner: BoxFuture<'static, Result<Response, Infallible>>,
+        },
+    }
+}
+
+impl<F> Future for AuthFuture<F>
+where
+    F: Future<Output = Result<Response, Infallible>>,
+{
+    type Output = Result<Response, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project() {
+            AuthFutureProj::Served { inner, challenge } => {
+                let mut response = ready!(inner.poll(cx))?;
+                if response.status() == StatusCode::UNAUTHORIZED {
+                    response
+                        .headers_mut()
+                        .append(WWW_AUTHENTICATE, challenge.clone());
+                }
+                Poll::Ready(Ok(response))
             }
-        })
+            AuthFutureProj::Checked { inner } => inner.as_mut().poll(cx),
+        }
     }
 }
 
 impl Inner {
+    /// Serves `request` from this thread's memo when its token is there and still valid:
+    /// sets the identity headers and the request context, counts a local cache hit, and
+    /// returns the challenge for a 401 of the app. `None`: the token goes the whole way
+    /// (cache, authorization server), which also answers every error.
+    fn serve_from_memo(&self, request: &mut Request<Body>) -> Option<HeaderValue> {
+        if !self.memo {
+            return None;
+        }
+        let key = cache_key(bearer_token(request.headers()).ok()?);
+        let now = self.clock.now_unix();
+        let challenge = memo::with_valid(self.id, &key, now, |m| {
+            if m.ctx.expires_at.is_some_and(|exp| exp < now.floor()) {
+                return None;
+            }
+            if self.thumbprint_verify {
+                let cert = request.extensions().get::<PeerCertificate>();
+                verify_thumbprint(cert, &m.ctx.token_info).ok()?;
+            }
+            let context = RequestContext::shared(m.identity.clone())
+                .with_request_id(request.extensions().get::<RequestId>());
+            // The identity headers first (a clone of this thread's template, sized for the
+            // request's own), then the request's headers moved in after them.
+            let mut map = m.template.clone();
+            let mut last: Option<HeaderName> = None;
+            for (name, value) in std::mem::take(request.headers_mut()) {
+                if let Some(name) = name {
+                    last = Some(name);
+                }
+                if let Some(name) = &last {
+                    map.append(name.clone(), value);
+                }
+            }
+            *request.headers_mut() = map;
+            request.extensions_mut().insert(context);
+            tracing::debug!(
+                user_id = %m.ctx.user_id,
+                roles = %m.ctx.roles_header,
+                scope = ?m.ctx.scope,
+                "The access token data is mapped."
+            );
+            Some(m.challenge.clone())
+        })??;
+        self.hits
+            .get_or_init(|| {
+                metrics::counter!("tacker_token_cache_requests_total", "cache" => "local", "result" => "hit")
+            })
+            .increment(1);
+        Some(challenge)
+    }
+
+    /// Memoises on this thread the identity of `key`, valid until `valid_until`, as the cache
+    /// entry it comes from.
+    fn memoize(&self, key: CacheKey, valid_until: Option<f64>, ctx: &Arc<AuthContext>) {
+        let derived = derived(ctx);
+        memo::store(Memoized {
+            filter: self.id,
+            key,
+            valid_until,
+            ctx: ctx.clone(),
+            identity: Arc::new((*derived.identity).clone()),
+            template: {
+                let mut map = HeaderMap::with_capacity(derived.headers.len() + 16);
+                for (name, value) in &derived.headers {
+                    map.insert(name.clone(), memo::own_copy(value));
+                }
+                map
+            },
+            challenge: memo::own_copy(&self.challenge),
+        });
+    }
+
     async fn authenticate(
         &self,
         headers: &HeaderMap,
@@ -359,6 +495,11 @@ impl Inner {
                         cache.inner.invalidate(&key).await;
                         attempt += 1;
                         continue;
+                    }
+                    if let (true, Cached::Valid(ctx)) = (self.memo, &entry.value) {
+                        if entry.valid_until.is_none_or(|u| now < u) {
+                            self.memoize(key, entry.valid_until, ctx);
+                        }
                     }
                     break entry;
                 }

@@ -13,6 +13,7 @@ mod layer;
 mod mapping;
 mod memcache;
 mod memcache_crypt;
+mod memo;
 mod options;
 mod token_data;
 #[cfg(test)]

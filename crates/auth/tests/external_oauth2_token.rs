@@ -452,6 +452,33 @@ mod tls_client_auth {
         assert_401(&a, AUDIENCE);
     }
 
+    /// The certificate binding is checked on every request, also when the token is served
+    /// from the per-thread memo: the bound certificate again 200, none or another 401.
+    #[tokio::test]
+    async fn binding_is_checked_on_memo_served_requests() {
+        let f = fx("true").await;
+        let (der, _, thumb) = cert();
+        let mut claims = nested_claims("admin,member,reader");
+        claims["cnf"] = json!({"x5t#S256": thumb});
+        f.mount(body_is(tls_body()), 200, f.metadata(claims), 1)
+            .await;
+        let layer = f.layer();
+        let a = call(&layer, with_cert(req(Some(TOKEN)), der.clone())).await;
+        assert_project_headers(&a, true);
+        let a = call(&layer, with_cert(req(Some(TOKEN)), der.clone())).await;
+        assert_project_headers(&a, true);
+        assert_401(&call(&layer, req(Some(TOKEN))).await, AUDIENCE);
+        let mut other = der.clone();
+        let last = other.len() - 1;
+        other[last] ^= 1;
+        assert_401(
+            &call(&layer, with_cert(req(Some(TOKEN)), other)).await,
+            AUDIENCE,
+        );
+        let a = call(&layer, with_cert(req(Some(TOKEN)), der)).await;
+        assert_project_headers(&a, true);
+    }
+
     /// Upstream: PEM in `SSL_CLIENT_CERT` (Apache). Here: `PeerCertificate::from_pem`, which a
     /// trusted TLS-terminating front end integration would use.
     #[tokio::test]
@@ -982,6 +1009,55 @@ mod client_secret_basic {
         assert_eq!(h["x-user-domain-name"], "ud-name");
         assert!(h.get("x-is-admin-project").is_none());
         assert!(h.get("openstack-system-scope").is_none());
+    }
+
+    /// A request whose token this thread already let through is served from the per-thread
+    /// memo: the same identity headers and context as the first (cache/introspection) pass,
+    /// spoofed headers still removed, the app's 401 still challenged; one introspection.
+    #[tokio::test]
+    async fn memo_served_requests_equal_the_first_and_stay_sanitized() {
+        let f = fx(&[]).await;
+        f.mount(
+            basic_matcher(),
+            200,
+            f.metadata(nested_claims("member,reader")),
+            1,
+        )
+        .await;
+        let layer = f.layer();
+        let first = call(&layer, req(Some(TOKEN))).await;
+        assert_eq!(first.status, 200, "{}", first.body);
+        for _ in 0..3 {
+            let mut r = req(Some(TOKEN));
+            r.headers_mut()
+                .insert("x-user-id", "spoofed-user".parse().unwrap());
+            r.headers_mut().insert("x-roles", "admin".parse().unwrap());
+            r.headers_mut()
+                .insert("openstack-system-scope", "all".parse().unwrap());
+            r.headers_mut()
+                .insert("x-custom-kept", "kept".parse().unwrap());
+            let again = call(&layer, r).await;
+            assert_eq!(again.status, 200, "{}", again.body);
+            let mut seen = again.json();
+            assert_eq!(seen["x-custom-kept"], "kept");
+            seen.as_object_mut().unwrap().remove("x-custom-kept");
+            assert_eq!(seen, first.json());
+        }
+        let r = Request::builder()
+            .uri("/app401")
+            .header("authorization", format!("Bearer {TOKEN}"))
+            .body(Body::empty())
+            .unwrap();
+        let a = call(&layer, r).await;
+        assert_eq!(a.status, 401);
+        assert_eq!(
+            a.www_authenticate(),
+            vec![
+                "Keystone uri=\"app\"".to_owned(),
+                format!("Authorization OAuth 2.0 uri=\"{AUDIENCE}\"")
+            ]
+        );
+        // Mounted with expect(1): verified when the mock server drops.
     }
 
     /// Deliberate fix: `active` must be the JSON `true`; upstream accepts the string "false".
