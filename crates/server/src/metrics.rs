@@ -73,6 +73,22 @@ pub fn install() -> Result<PrometheusHandle, String> {
     Ok(handle)
 }
 
+/// How often histogram samples are folded into their buckets (see [`upkeep`]).
+const UPKEEP_PERIOD: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The recorder keeps every histogram sample until something folds them into the buckets:
+/// a scrape does, and so does `run_upkeep`, which `install_recorder` leaves to the caller.
+/// Without it, a server that nobody scrapes grows by 8 bytes per sample, two samples a
+/// request (about 5 MiB a minute at 20,000 requests a second), and gets slower as it grows.
+async fn upkeep(handle: PrometheusHandle) {
+    let mut tick = tokio::time::interval(UPKEEP_PERIOD);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        handle.run_upkeep();
+    }
+}
+
 /// Bind the metrics listener (a start-up error when the address is taken) and serve
 /// `GET /metrics` until the process ends.
 pub async fn serve(
@@ -81,6 +97,7 @@ pub async fn serve(
     store: Arc<dyn VimStore>,
 ) -> std::io::Result<tokio::task::JoinHandle<()>> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
+    let handle_for_upkeep = handle.clone();
     let app = axum::Router::new().route(
         "/metrics",
         axum::routing::get(move || {
@@ -102,6 +119,7 @@ pub async fn serve(
         }),
     );
     tracing::info!(%addr, "metrics listener on http://{addr}/metrics");
+    tokio::spawn(upkeep(handle_for_upkeep));
     Ok(tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, app).await {
             tracing::error!("metrics listener stopped: {e}");
