@@ -635,20 +635,9 @@ def wrk(port, path, token, connections, seconds):
     return values
 
 
-def load(name, port, path, token, args, profile_pid=None):
-    result = {}
-    for connections in (16, 64):
-        wrk(port, path, token, connections, args.warmup)
-        recorder = None
-        if profile_pid and connections == 16:
-            recorder = start_perf(profile_pid, args.duration)
-        r = wrk(port, path, token, connections, args.duration)
-        if recorder:
-            finish_perf(recorder)
-        log(f'{name}: c{connections} {r["rps"]:.0f} req/s, p50 {r["p50_us"] / 1000:.2f} ms, '
-            f'p99 {r["p99_us"] / 1000:.2f} ms, errors {r["errors"]}')
-        result[connections] = r
-    return result
+def load(name, port, path, token, args):
+    """One server alone: a warm-up and one measured run at each connection count."""
+    return interleaved_load([('one', name, port)], path, token, args, rounds=1)['one']
 
 
 PERF_DATA = os.path.join(BENCH, 'results', 'perf.data')
@@ -926,16 +915,17 @@ def bench_this(work, binary, authz, keystone, token, storm_tokens, args, results
         proc.stop()
 
 
-def interleaved_load(targets, path, token, args, profile_pid=None):
-    """For each connection count: a warm-up of each target, then `args.rounds` measured runs
-    of each, taking turns (A B A B ...). Per target, the run with the median rate is kept
-    (its latencies with it). `targets`: (key, name, port)."""
+def interleaved_load(targets, path, token, args, profile_pid=None, rounds=None):
+    """For each connection count: a warm-up of each target, then `rounds` (default
+    `args.rounds`) measured runs of each, taking turns (A B A B ...). Per target, the run with
+    the median rate is kept (its latencies with it). `targets`: (key, name, port)."""
+    rounds = args.rounds if rounds is None else rounds
     result = {key: {} for key, _, _ in targets}
     for connections in (16, 64):
         for _, _, port in targets:
             wrk(port, path, token, connections, args.warmup)
         runs = {key: [] for key, _, _ in targets}
-        for i in range(args.rounds):
+        for i in range(rounds):
             for key, name, port in targets:
                 recorder = None
                 if profile_pid and key == 'auth' and connections == 16 and i == 0:

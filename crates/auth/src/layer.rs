@@ -85,9 +85,6 @@ static NEXT_FILTER_ID: AtomicU64 = AtomicU64::new(1);
 struct Inner {
     /// This instance in the per-thread memo ([`crate::memo`]).
     id: u64,
-    /// Whether requests may be served from the per-thread memo: an in-process cache and no
-    /// shared memcached.
-    memo: bool,
     /// `tacker_token_cache_requests_total{cache="local",result="hit"}`, registered on first use.
     hits: OnceLock<metrics::Counter>,
     client: OAuth2Client,
@@ -205,7 +202,6 @@ impl ExternalOAuth2Layer {
         Ok(Self {
             inner: Arc::new(Inner {
                 id: NEXT_FILTER_ID.fetch_add(1, Ordering::Relaxed),
-                memo: cache.is_some() && shared.is_none(),
                 hits: OnceLock::new(),
                 client,
                 introspect_endpoint,
@@ -319,13 +315,8 @@ where
                         set_identity_headers(request.headers_mut(), &ctx);
                         let context = request_context(&ctx, request_id.as_ref());
                         request.extensions_mut().insert(context);
-                        let mut response = inner.call(request).await?;
-                        if response.status() == StatusCode::UNAUTHORIZED {
-                            response
-                                .headers_mut()
-                                .append(WWW_AUTHENTICATE, filter.challenge.clone());
-                        }
-                        Ok(response)
+                        let response = inner.call(request).await?;
+                        Ok(challenge_app_401(response, &filter.challenge))
                     }
                     Err(e) => Ok(e.into_response(
                         &filter.challenge,
@@ -363,26 +354,48 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project() {
             AuthFutureProj::Served { inner, challenge } => {
-                let mut response = ready!(inner.poll(cx))?;
-                if response.status() == StatusCode::UNAUTHORIZED {
-                    response
-                        .headers_mut()
-                        .append(WWW_AUTHENTICATE, challenge.clone());
-                }
-                Poll::Ready(Ok(response))
+                let response = ready!(inner.poll(cx))?;
+                Poll::Ready(Ok(challenge_app_401(response, challenge)))
             }
             AuthFutureProj::Checked { inner } => inner.as_mut().poll(cx),
         }
     }
 }
 
+/// keystonemiddleware's `process_response`: a 401 of the app gets the filter's
+/// `WWW-Authenticate` challenge too.
+fn challenge_app_401(mut response: Response, challenge: &HeaderValue) -> Response {
+    if response.status() == StatusCode::UNAUTHORIZED {
+        response
+            .headers_mut()
+            .append(WWW_AUTHENTICATE, challenge.clone());
+    }
+    response
+}
+
+/// keystonemiddleware's debug line once the token's claims are mapped.
+fn log_mapped(ctx: &AuthContext) {
+    tracing::debug!(
+        user_id = %ctx.user_id,
+        roles = %ctx.roles_header,
+        scope = ?ctx.scope,
+        "The access token data is mapped."
+    );
+}
+
 impl Inner {
+    /// Whether requests may be served from the per-thread memo: an in-process cache and no
+    /// shared memcached (memcached is the cache there, as upstream).
+    fn memo_enabled(&self) -> bool {
+        self.cache.is_some() && self.shared.is_none()
+    }
+
     /// Serves `request` from this thread's memo when its token is there and still valid:
     /// sets the identity headers and the request context, counts a local cache hit, and
     /// returns the challenge for a 401 of the app. `None`: the token goes the whole way
     /// (cache, authorization server), which also answers every error.
     fn serve_from_memo(&self, request: &mut Request<Body>) -> Option<HeaderValue> {
-        if !self.memo {
+        if !self.memo_enabled() {
             return None;
         }
         let key = cache_key(bearer_token(request.headers()).ok()?);
@@ -411,12 +424,7 @@ impl Inner {
             }
             *request.headers_mut() = map;
             request.extensions_mut().insert(context);
-            tracing::debug!(
-                user_id = %m.ctx.user_id,
-                roles = %m.ctx.roles_header,
-                scope = ?m.ctx.scope,
-                "The access token data is mapped."
-            );
+            log_mapped(&m.ctx);
             Some(m.challenge.clone())
         })??;
         self.hits
@@ -458,12 +466,7 @@ impl Inner {
         if self.thumbprint_verify {
             verify_thumbprint(cert, &ctx.token_info)?;
         }
-        tracing::debug!(
-            user_id = %ctx.user_id,
-            roles = %ctx.roles_header,
-            scope = ?ctx.scope,
-            "The access token data is mapped."
-        );
+        log_mapped(&ctx);
         Ok(ctx)
     }
 
@@ -496,7 +499,7 @@ impl Inner {
                         attempt += 1;
                         continue;
                     }
-                    if let (true, Cached::Valid(ctx)) = (self.memo, &entry.value) {
+                    if let (true, Cached::Valid(ctx)) = (self.memo_enabled(), &entry.value) {
                         if entry.valid_until.is_none_or(|u| now < u) {
                             self.memoize(key, entry.valid_until, ctx);
                         }

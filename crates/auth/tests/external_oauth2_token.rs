@@ -262,6 +262,24 @@ async fn call(layer: &ExternalOAuth2Layer, request: Request<Body>) -> Answer {
     }
 }
 
+/// The app answers 401: the filter adds its challenge after the app's own.
+async fn assert_app_401_is_challenged(layer: &ExternalOAuth2Layer) {
+    let r = Request::builder()
+        .uri("/app401")
+        .header("authorization", format!("Bearer {TOKEN}"))
+        .body(Body::empty())
+        .unwrap();
+    let a = call(layer, r).await;
+    assert_eq!(a.status, 401);
+    assert_eq!(
+        a.www_authenticate(),
+        vec![
+            "Keystone uri=\"app\"".to_owned(),
+            format!("Authorization OAuth 2.0 uri=\"{AUDIENCE}\"")
+        ]
+    );
+}
+
 fn assert_401(a: &Answer, audience: &str) {
     assert_eq!(a.status, 401, "{}", a.body);
     assert_eq!(a.body, BODY_401);
@@ -953,20 +971,7 @@ mod client_secret_basic {
             1,
         )
         .await;
-        let r = Request::builder()
-            .uri("/app401")
-            .header("authorization", format!("Bearer {TOKEN}"))
-            .body(Body::empty())
-            .unwrap();
-        let a = call(&f.layer(), r).await;
-        assert_eq!(a.status, 401);
-        assert_eq!(
-            a.www_authenticate(),
-            vec![
-                "Keystone uri=\"app\"".to_owned(),
-                format!("Authorization OAuth 2.0 uri=\"{AUDIENCE}\"")
-            ]
-        );
+        assert_app_401_is_challenged(&f.layer()).await;
     }
 
     #[tokio::test]
@@ -1043,20 +1048,7 @@ mod client_secret_basic {
             seen.as_object_mut().unwrap().remove("x-custom-kept");
             assert_eq!(seen, first.json());
         }
-        let r = Request::builder()
-            .uri("/app401")
-            .header("authorization", format!("Bearer {TOKEN}"))
-            .body(Body::empty())
-            .unwrap();
-        let a = call(&layer, r).await;
-        assert_eq!(a.status, 401);
-        assert_eq!(
-            a.www_authenticate(),
-            vec![
-                "Keystone uri=\"app\"".to_owned(),
-                format!("Authorization OAuth 2.0 uri=\"{AUDIENCE}\"")
-            ]
-        );
+        assert_app_401_is_challenged(&layer).await;
         // Mounted with expect(1): verified when the mock server drops.
     }
 

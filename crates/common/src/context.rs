@@ -59,8 +59,7 @@ impl Identity {
 ///
 /// Made by the token filter from its cached identity, by the `keystonecontext` filter from the
 /// identity headers, or the admin context of `noauth` pipelines. Handlers read it with the axum
-/// extractor. Cloning it copies no identity field (they are shared); changing one through
-/// `DerefMut` copies the identity first, so other requests never see the change.
+/// extractor. Cloning it copies no identity field: the identity is shared and read-only.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RequestContext {
     identity: Arc<Identity>,
@@ -93,11 +92,6 @@ impl RequestContext {
         self.global_request_id = request_id.and_then(|r| r.global.clone());
         self
     }
-
-    /// The identity, shared.
-    pub fn identity(&self) -> &Arc<Identity> {
-        &self.identity
-    }
 }
 
 impl From<Identity> for RequestContext {
@@ -111,13 +105,6 @@ impl std::ops::Deref for RequestContext {
 
     fn deref(&self) -> &Identity {
         &self.identity
-    }
-}
-
-impl std::ops::DerefMut for RequestContext {
-    /// Copy-on-write: a context whose identity is shared gets its own copy first.
-    fn deref_mut(&mut self) -> &mut Identity {
-        Arc::make_mut(&mut self.identity)
     }
 }
 
