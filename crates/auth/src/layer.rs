@@ -18,7 +18,7 @@ use sha2::{Digest, Sha256};
 use tacker_common::config::Section;
 use tacker_oauth2_client::{build_http_client, ClientAuthenticator, OAuth2Client};
 
-use crate::cache::{cache_key, CacheKey, CacheLimits, Cached, Entry, TokenCache};
+use crate::cache::{cache_key, CacheLimits, Cached, Entry, TokenCache};
 use crate::mapping::{expires_at, map_claims, AuthContext, Scope};
 use crate::memcache::SharedTokenCache;
 use crate::memo::{self, Memoized};
@@ -64,6 +64,12 @@ const SPOOFABLE_HEADERS: &[&str] = &[
     "x-service-roles",
     "openstack-system-scope",
 ];
+
+/// Whether a (lower-case) header name is one of [`SPOOFABLE_HEADERS`]; most names of a
+/// request are told apart by their first bytes, without walking the list.
+fn is_spoofable(name: &str) -> bool {
+    (name.starts_with("x-") || name.starts_with("openstack-")) && SPOOFABLE_HEADERS.contains(&name)
+}
 
 /// Largest introspection response body read (bytes).
 const MAX_INTROSPECTION_RESPONSE: usize = 1024 * 1024;
@@ -284,10 +290,7 @@ where
         let headers = request.headers_mut();
         // Looked up by name only when one is there (a request carries a handful of headers;
         // the list is long).
-        if headers
-            .keys()
-            .any(|k| SPOOFABLE_HEADERS.contains(&k.as_str()))
-        {
+        if headers.keys().any(|k| is_spoofable(k.as_str())) {
             for name in SPOOFABLE_HEADERS {
                 headers.remove(*name);
             }
@@ -398,9 +401,11 @@ impl Inner {
         if !self.memo_enabled() {
             return None;
         }
-        let key = cache_key(bearer_token(request.headers()).ok()?);
+        // The header is cloned (a reference count) so the request can change below.
+        let authorization = request.headers().get(AUTHORIZATION)?.clone();
+        let token = bearer_token_of(&authorization).ok()?;
         let now = self.clock.now_unix();
-        let challenge = memo::with_valid(self.id, &key, now, |m| {
+        let challenge = memo::with_valid(self.id, token.as_bytes(), now, |m| {
             if m.ctx.expires_at.is_some_and(|exp| exp < now.floor()) {
                 return None;
             }
@@ -435,13 +440,13 @@ impl Inner {
         Some(challenge)
     }
 
-    /// Memoises on this thread the identity of `key`, valid until `valid_until`, as the cache
-    /// entry it comes from.
-    fn memoize(&self, key: CacheKey, valid_until: Option<f64>, ctx: &Arc<AuthContext>) {
+    /// Memoises on this thread the identity of `token`, valid until `valid_until`, as the
+    /// cache entry it comes from.
+    fn memoize(&self, token: &str, valid_until: Option<f64>, ctx: &Arc<AuthContext>) {
         let derived = derived(ctx);
         memo::store(Memoized {
             filter: self.id,
-            key,
+            token: token.as_bytes().to_vec().into(),
             valid_until,
             ctx: ctx.clone(),
             identity: Arc::new((*derived.identity).clone()),
@@ -501,7 +506,7 @@ impl Inner {
                     }
                     if let (true, Cached::Valid(ctx)) = (self.memo_enabled(), &entry.value) {
                         if entry.valid_until.is_none_or(|u| now < u) {
-                            self.memoize(key, entry.valid_until, ctx);
+                            self.memoize(token, entry.valid_until, ctx);
                         }
                     }
                     break entry;
@@ -639,7 +644,12 @@ impl Inner {
 /// `Authorization: Bearer <token>`: scheme case-sensitive, token the untrimmed rest (WebOb).
 fn bearer_token(headers: &HeaderMap) -> Result<&str, AuthError> {
     let missing = || AuthError::InvalidToken("Unable to obtain the access token.".into());
-    let value = headers.get(AUTHORIZATION).ok_or_else(missing)?;
+    bearer_token_of(headers.get(AUTHORIZATION).ok_or_else(missing)?)
+}
+
+/// The token of an `Authorization: Bearer <token>` value.
+fn bearer_token_of(value: &HeaderValue) -> Result<&str, AuthError> {
+    let missing = || AuthError::InvalidToken("Unable to obtain the access token.".into());
     let value = value.to_str().map_err(|_| missing())?;
     let (scheme, token) = value.split_once(' ').ok_or_else(missing)?;
     if scheme != "Bearer" || token.is_empty() {
@@ -780,6 +790,24 @@ mod tests {
         let mut m = HeaderMap::new();
         m.insert(AUTHORIZATION, HeaderValue::from_str(v).unwrap());
         m
+    }
+
+    #[test]
+    fn is_spoofable_is_membership_in_the_list() {
+        for name in SPOOFABLE_HEADERS {
+            assert!(is_spoofable(name), "{name}");
+        }
+        for name in [
+            "host",
+            "authorization",
+            "x-request-id",
+            "x-openstack-request-id",
+            "openstack-api-version",
+            "x-user-ids",
+            "accept",
+        ] {
+            assert!(!is_spoofable(name), "{name}");
+        }
     }
 
     #[test]

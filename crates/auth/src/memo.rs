@@ -1,8 +1,12 @@
 //! The per-thread memo in front of the in-process token cache.
 //!
-//! A token that this worker thread has already let through is recognised by its cache key
-//! (SHA-256) in a small direct-mapped table of the thread's own: no lock, no shared reference
-//! count touched, no future to run. Each slot holds what the filter gives a request of that
+//! A token that this worker thread has already let through is recognised in a small
+//! direct-mapped table of the thread's own: no lock, no shared reference count touched, no
+//! future to run, and no SHA-256 of the token (the cache key is computed only on a miss, so a
+//! memo hit costs the same for a 40-byte opaque token as for a 1.5 KB JWT). The slot is chosen
+//! by a hash with this thread's random keys (SipHash, `RandomState`), so nobody can aim tokens
+//! at one slot; the slot keeps its own copy of the token, zeroed when the slot is dropped or
+//! replaced, and compares it with the presented one in constant time. Each slot holds what the filter gives a request of that
 //! identity (the identity of the request context and keystonemiddleware's identity headers) as
 //! copies of this thread's own, so serving a request from it writes no memory another core
 //! reads.
@@ -15,12 +19,14 @@
 //! every request asks it.
 
 use std::cell::RefCell;
+use std::collections::hash_map::RandomState;
+use std::hash::BuildHasher;
 use std::sync::Arc;
 
 use http::{HeaderMap, HeaderValue};
+use secrecy::{ExposeSecret, SecretSlice};
 use tacker_common::Identity;
 
-use crate::cache::CacheKey;
 use crate::mapping::AuthContext;
 
 /// Slots per thread (a power of two). A slot is a few hundred bytes plus the identity.
@@ -30,7 +36,8 @@ const SLOTS: usize = 64;
 pub(crate) struct Memoized {
     /// The filter instance (a process can run several, with different settings).
     pub filter: u64,
-    pub key: CacheKey,
+    /// The bearer token (zeroed on drop).
+    pub token: SecretSlice<u8>,
     /// The cache entry's `valid_until` (injected-clock time; `None`: no TTL).
     pub valid_until: Option<f64>,
     /// The mapped token data (shared with the cache entry; read, never cloned, here).
@@ -43,28 +50,45 @@ pub(crate) struct Memoized {
     pub challenge: HeaderValue,
 }
 
+/// One thread's slots and the random keys that spread tokens over them.
+struct Memo {
+    hasher: RandomState,
+    slots: Vec<Option<Memoized>>,
+}
+
+impl Memo {
+    fn slot(&self, token: &[u8]) -> usize {
+        // Truncation is the point: the low bits pick the slot.
+        (self.hasher.hash_one(token) as usize) % SLOTS
+    }
+}
+
 thread_local! {
-    static MEMO: RefCell<Vec<Option<Memoized>>> = const { RefCell::new(Vec::new()) };
+    static MEMO: RefCell<Option<Memo>> = const { RefCell::new(None) };
 }
 
-/// The slot of `key`: SHA-256 output is uniform, so its first byte spreads keys evenly.
-fn slot(key: &CacheKey) -> usize {
-    usize::from(key[0]) % SLOTS
+/// `a == b` in time that depends on their lengths only (not on where they first differ), so
+/// the memo's answer time tells nothing about how much of a guessed token is right.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// Runs `f` on the memoised entry of `key` for `filter` if this thread has one that is still
+/// Runs `f` on the memoised entry of `token` for `filter` if this thread has one that is still
 /// valid at `now`; `None` otherwise. `f` must not reach the memo again.
 pub(crate) fn with_valid<R>(
     filter: u64,
-    key: &CacheKey,
+    token: &[u8],
     now: f64,
     f: impl FnOnce(&Memoized) -> R,
 ) -> Option<R> {
     MEMO.with(|memo| {
         let memo = memo.borrow();
-        let entry = memo.get(slot(key))?.as_ref()?;
-        (entry.filter == filter && entry.key == *key && entry.valid_until.is_none_or(|u| now < u))
-            .then(|| f(entry))
+        let memo = memo.as_ref()?;
+        let entry = memo.slots[memo.slot(token)].as_ref()?;
+        (entry.filter == filter
+            && entry.valid_until.is_none_or(|u| now < u)
+            && constant_time_eq(entry.token.expose_secret(), token))
+        .then(|| f(entry))
     })
 }
 
@@ -72,11 +96,12 @@ pub(crate) fn with_valid<R>(
 pub(crate) fn store(entry: Memoized) {
     MEMO.with(|memo| {
         let mut memo = memo.borrow_mut();
-        if memo.is_empty() {
-            memo.resize_with(SLOTS, || None);
-        }
-        let i = slot(&entry.key);
-        memo[i] = Some(entry);
+        let memo = memo.get_or_insert_with(|| Memo {
+            hasher: RandomState::new(),
+            slots: std::iter::repeat_with(|| None).take(SLOTS).collect(),
+        });
+        let i = memo.slot(entry.token.expose_secret());
+        memo.slots[i] = Some(entry);
     });
 }
 
@@ -91,10 +116,10 @@ pub(crate) fn own_copy(value: &HeaderValue) -> HeaderValue {
 mod tests {
     use super::*;
 
-    fn entry(filter: u64, key: CacheKey, valid_until: Option<f64>) -> Memoized {
+    fn entry(filter: u64, token: &[u8], valid_until: Option<f64>) -> Memoized {
         Memoized {
             filter,
-            key,
+            token: SecretSlice::from(token.to_vec()),
             valid_until,
             ctx: Arc::new(AuthContext {
                 user_id: String::new(),
@@ -116,30 +141,48 @@ mod tests {
     }
 
     #[test]
-    fn a_slot_serves_only_its_filter_and_key_and_only_before_valid_until() {
-        let key = [7u8; 32];
-        store(entry(1, key, Some(100.0)));
-        assert_eq!(with_valid(1, &key, 99.0, |_| ()), Some(()));
-        assert_eq!(with_valid(1, &key, 100.0, |_| ()), None, "at valid_until");
-        assert_eq!(with_valid(2, &key, 99.0, |_| ()), None, "another filter");
-        let mut other = key;
-        other[31] = 8; // same slot, another key
+    fn a_slot_serves_only_its_filter_and_token_and_only_before_valid_until() {
+        let token = b"token-a".as_slice();
+        store(entry(1, token, Some(100.0)));
+        assert_eq!(with_valid(1, token, 99.0, |_| ()), Some(()));
+        assert_eq!(with_valid(1, token, 100.0, |_| ()), None, "at valid_until");
+        assert_eq!(with_valid(2, token, 99.0, |_| ()), None, "another filter");
+        assert_eq!(with_valid(1, b"token-", 99.0, |_| ()), None, "a prefix");
+        assert_eq!(with_valid(1, b"token-a ", 99.0, |_| ()), None, "longer");
+        // Another token that lands in the same slot is not served, and takes it over.
+        let other = (0u32..)
+            .map(|i| format!("token-{i}").into_bytes())
+            .find(|t| {
+                MEMO.with(|m| {
+                    let m = m.borrow();
+                    let m = m.as_ref().unwrap();
+                    m.slot(t) == m.slot(token)
+                })
+            })
+            .unwrap();
         assert_eq!(with_valid(1, &other, 99.0, |_| ()), None);
-        // The other key takes the slot over.
-        store(entry(1, other, None));
-        assert_eq!(with_valid(1, &key, 1.0, |_| ()), None);
+        store(entry(1, &other, None));
+        assert_eq!(with_valid(1, token, 1.0, |_| ()), None);
         assert_eq!(with_valid(1, &other, 1e12, |_| ()), Some(()));
     }
 
     #[test]
     fn each_thread_has_its_own_memo() {
-        let key = [9u8; 32];
-        store(entry(3, key, None));
-        let elsewhere = std::thread::spawn(move || with_valid(3, &key, 0.0, |_| ()))
+        store(entry(3, b"token-b", None));
+        let elsewhere = std::thread::spawn(|| with_valid(3, b"token-b", 0.0, |_| ()))
             .join()
             .unwrap();
         assert_eq!(elsewhere, None);
-        assert_eq!(with_valid(3, &key, 0.0, |_| ()), Some(()));
+        assert_eq!(with_valid(3, b"token-b", 0.0, |_| ()), Some(()));
+    }
+
+    #[test]
+    fn constant_time_eq_is_equality() {
+        assert!(constant_time_eq(b"", b""));
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(!constant_time_eq(b"abc", b"abd"));
+        assert!(!constant_time_eq(b"abc", b"xbc"));
+        assert!(!constant_time_eq(b"abc", b"ab"));
     }
 
     #[test]
