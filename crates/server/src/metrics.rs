@@ -178,26 +178,162 @@ where
             return Box::pin(self.inner.call(req));
         }
         let started = Instant::now();
-        let method = req.method().as_str().to_owned();
+        let method = req.method().clone();
         let prefix = self.prefix.clone();
         let fut = self.inner.call(req);
         Box::pin(async move {
             let resp = fut.await?;
-            let status = resp.status().as_u16().to_string();
-            metrics::counter!(
-                "tacker_http_requests_total",
-                "prefix" => prefix.to_string(),
-                "method" => method.clone(),
-                "status" => status
-            )
-            .increment(1);
-            metrics::histogram!(
-                "tacker_http_request_duration_seconds",
-                "prefix" => prefix.to_string(),
-                "method" => method
-            )
-            .record(started.elapsed().as_secs_f64());
+            record(&prefix, &method, resp.status().as_u16(), started.elapsed());
             Ok(resp)
         })
+    }
+}
+
+/// One label set's handles, as a worker thread keeps them.
+struct Handles {
+    /// Held, so that no other prefix can be allocated at its address while it is cached.
+    prefix: Arc<str>,
+    method: http::Method,
+    status: u16,
+    requests: metrics::Counter,
+    duration: metrics::Histogram,
+}
+
+/// Label sets a thread keeps handles for; others (a client inventing methods) are looked up
+/// in the recorder each time, as every request was before.
+const HANDLES_PER_THREAD: usize = 64;
+
+thread_local! {
+    static HANDLES: std::cell::RefCell<Vec<Handles>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Counts one request of `prefix`, `method`, `status` and records how long it took. Looking a
+/// label set up in the recorder formats, hashes and compares three labels and allocates; the
+/// handles it returns stay valid for the process (one recorder, installed once, never
+/// replaced), so each worker thread keeps the ones it has used and finds them by pointer and
+/// value.
+fn record(prefix: &Arc<str>, method: &http::Method, status: u16, took: std::time::Duration) {
+    let seconds = took.as_secs_f64();
+    HANDLES.with(|handles| {
+        let mut handles = handles.borrow_mut();
+        if let Some(h) = handles
+            .iter()
+            .find(|h| h.status == status && Arc::ptr_eq(&h.prefix, prefix) && h.method == *method)
+        {
+            h.requests.increment(1);
+            h.duration.record(seconds);
+            return;
+        }
+        let requests = metrics::counter!(
+            "tacker_http_requests_total",
+            "prefix" => prefix.to_string(),
+            "method" => method.as_str().to_owned(),
+            "status" => status.to_string()
+        );
+        let duration = metrics::histogram!(
+            "tacker_http_request_duration_seconds",
+            "prefix" => prefix.to_string(),
+            "method" => method.as_str().to_owned()
+        );
+        requests.increment(1);
+        duration.record(seconds);
+        if handles.len() < HANDLES_PER_THREAD {
+            handles.push(Handles {
+                prefix: prefix.clone(),
+                method: method.clone(),
+                status,
+                requests,
+                duration,
+            });
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    /// `record` on a thread of its own (its handle cache dies with it) under a recorder of
+    /// the test's own; returns the rendered exposition.
+    fn rendered(f: impl FnOnce() + Send + 'static) -> String {
+        std::thread::spawn(move || {
+            let recorder = PrometheusBuilder::new()
+                .set_buckets_for_metric(Matcher::Suffix("duration_seconds".into()), BUCKETS)
+                .unwrap()
+                .build_recorder();
+            let handle = recorder.handle();
+            metrics::with_local_recorder(&recorder, f);
+            handle.render()
+        })
+        .join()
+        .unwrap()
+    }
+
+    fn count(text: &str, series: &str) -> Option<u64> {
+        text.lines()
+            .find_map(|l| l.strip_prefix(series)?.trim().parse().ok())
+    }
+
+    #[test]
+    fn cached_handles_count_each_label_set_once_per_request() {
+        let text = rendered(|| {
+            let v1: Arc<str> = Arc::from("/v1.0");
+            let same_text: Arc<str> = Arc::from("/v1.0");
+            let root: Arc<str> = Arc::from("/");
+            let ms = Duration::from_millis(1);
+            for _ in 0..3 {
+                record(&v1, &http::Method::GET, 200, ms);
+            }
+            record(&v1, &http::Method::GET, 404, ms);
+            record(&same_text, &http::Method::GET, 200, ms);
+            record(&root, &http::Method::GET, 200, ms);
+            record(&v1, &http::Method::POST, 201, ms);
+        });
+        let total = |labels: &str| count(&text, &format!("tacker_http_requests_total{{{labels}}}"));
+        assert_eq!(
+            total(r#"prefix="/v1.0",method="GET",status="200""#),
+            Some(4),
+            "{text}"
+        );
+        assert_eq!(
+            total(r#"prefix="/v1.0",method="GET",status="404""#),
+            Some(1)
+        );
+        assert_eq!(total(r#"prefix="/",method="GET",status="200""#), Some(1));
+        assert_eq!(
+            total(r#"prefix="/v1.0",method="POST",status="201""#),
+            Some(1)
+        );
+        let observed = |labels: &str| {
+            count(
+                &text,
+                &format!("tacker_http_request_duration_seconds_count{{{labels}}}"),
+            )
+        };
+        assert_eq!(observed(r#"prefix="/v1.0",method="GET""#), Some(5));
+        assert_eq!(observed(r#"prefix="/v1.0",method="POST""#), Some(1));
+    }
+
+    #[test]
+    fn label_sets_beyond_the_cache_are_still_counted() {
+        let n = HANDLES_PER_THREAD + 6;
+        let text = rendered(move || {
+            let p: Arc<str> = Arc::from("/v1.0");
+            for round in 0..2 {
+                for i in 0..n {
+                    let method = http::Method::from_bytes(format!("M{i}").as_bytes()).unwrap();
+                    record(&p, &method, 200 + round, Duration::from_millis(1));
+                }
+            }
+        });
+        for i in [0, HANDLES_PER_THREAD - 1, HANDLES_PER_THREAD, n - 1] {
+            for status in [200, 201] {
+                let series = format!(
+                    r#"tacker_http_requests_total{{prefix="/v1.0",method="M{i}",status="{status}"}}"#
+                );
+                assert_eq!(count(&text, &series), Some(1), "{series}\n{text}");
+            }
+        }
     }
 }

@@ -106,6 +106,10 @@ pub fn mask_password(message: &str) -> String {
 
 /// [`mask_password`] without a copy when nothing is masked (nearly every value).
 pub fn mask_password_cow(message: &str) -> Cow<'_, str> {
+    // Masking only ever removes text after a key, so a text with no key stays as it is.
+    if !contains_any_key(message) {
+        return Cow::Borrowed(message);
+    }
     let mut message = Cow::Borrowed(message);
     for (index, key) in SANITIZE_KEYS.iter().enumerate() {
         if !lower_contains(&message, key) {
@@ -135,6 +139,30 @@ pub fn mask_password_cow(message: &str) -> Cow<'_, str> {
 const SUBSTITUTE_2: &str = "${1}***${2}";
 const SUBSTITUTE_1: &str = "${1}***";
 
+/// Every sanitize key, ASCII case-insensitively, in one automaton: one pass over a text tells
+/// whether any key is in it (nearly every key and value of a VIM has none).
+fn any_key() -> &'static aho_corasick::AhoCorasick {
+    static ANY: OnceLock<aho_corasick::AhoCorasick> = OnceLock::new();
+    ANY.get_or_init(|| {
+        aho_corasick::AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .build(SANITIZE_KEYS)
+            .expect("the sanitize keys build an automaton")
+    })
+}
+
+/// Python's `any(k in text.lower() for k in _SANITIZE_KEYS)`: for ASCII text one pass of
+/// [`any_key`]; other text is lower-cased as Python does (Unicode case mapping can turn a
+/// non-ASCII character into an ASCII letter: KELVIN SIGN -> `k`).
+fn contains_any_key(text: &str) -> bool {
+    if text.is_ascii() {
+        any_key().is_match(text)
+    } else {
+        let lower = text.to_lowercase();
+        SANITIZE_KEYS.iter().any(|k| lower.contains(k))
+    }
+}
+
 /// Python's `key in text.lower()` for an (ASCII, lower-case) sanitize key, without a
 /// lower-cased copy when `text` is ASCII. Other text is lower-cased as Python does: Unicode
 /// case mapping can turn a non-ASCII character into an ASCII letter (KELVIN SIGN -> `k`).
@@ -152,7 +180,7 @@ fn lower_contains(text: &str, key: &str) -> bool {
 
 /// True when the lower-cased key contains any sanitize key.
 pub fn is_sensitive_key(key: &str) -> bool {
-    SANITIZE_KEYS.iter().any(|k| lower_contains(key, k))
+    contains_any_key(key)
 }
 
 /// `strutils.mask_dict_password(dictionary)`: nested dicts are recursed into (even under a
@@ -262,6 +290,29 @@ mod tests {
         );
         assert_eq!(mask_password("password=abc def"), "password=*** def");
         assert_eq!(mask_password("plain text"), "plain text");
+    }
+
+    #[test]
+    fn one_pass_finds_what_the_per_key_search_finds() {
+        let mut texts: Vec<String> = vec![
+            String::new(),
+            "plain".into(),
+            "usernam".into(),
+            "x-\u{212a}ey".into(),
+            "priv\u{212a}ey".into(),
+            "Ã©token".into(),
+            "tok en".into(),
+        ];
+        for key in SANITIZE_KEYS {
+            texts.push(key.to_uppercase());
+            texts.push(format!("--{key}=1"));
+            texts.push(key[..key.len() - 1].to_owned());
+            texts.push(format!("\u{e9}{}", key.to_ascii_uppercase()));
+        }
+        for text in &texts {
+            let per_key = SANITIZE_KEYS.iter().any(|k| lower_contains(text, k));
+            assert_eq!(contains_any_key(text), per_key, "{text:?}");
+        }
     }
 
     #[test]
