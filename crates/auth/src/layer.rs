@@ -643,17 +643,19 @@ impl Inner {
 
 /// `Authorization: Bearer <token>`: scheme case-sensitive, token the untrimmed rest (WebOb).
 fn bearer_token(headers: &HeaderMap) -> Result<&str, AuthError> {
-    let missing = || AuthError::InvalidToken("Unable to obtain the access token.".into());
-    bearer_token_of(headers.get(AUTHORIZATION).ok_or_else(missing)?)
+    bearer_token_of(headers.get(AUTHORIZATION).ok_or_else(missing_token)?)
+}
+
+fn missing_token() -> AuthError {
+    AuthError::InvalidToken("Unable to obtain the access token.".into())
 }
 
 /// The token of an `Authorization: Bearer <token>` value.
 fn bearer_token_of(value: &HeaderValue) -> Result<&str, AuthError> {
-    let missing = || AuthError::InvalidToken("Unable to obtain the access token.".into());
-    let value = value.to_str().map_err(|_| missing())?;
-    let (scheme, token) = value.split_once(' ').ok_or_else(missing)?;
+    let value = value.to_str().map_err(|_| missing_token())?;
+    let (scheme, token) = value.split_once(' ').ok_or_else(missing_token)?;
     if scheme != "Bearer" || token.is_empty() {
-        return Err(missing());
+        return Err(missing_token());
     }
     Ok(token)
 }

@@ -6,10 +6,10 @@
 //! memo hit costs the same for a 40-byte opaque token as for a 1.5 KB JWT). The slot is chosen
 //! by a hash with this thread's random keys (SipHash, `RandomState`), so nobody can aim tokens
 //! at one slot; the slot keeps its own copy of the token, zeroed when the slot is dropped or
-//! replaced, and compares it with the presented one in constant time. Each slot holds what the filter gives a request of that
-//! identity (the identity of the request context and keystonemiddleware's identity headers) as
-//! copies of this thread's own, so serving a request from it writes no memory another core
-//! reads.
+//! replaced, and compares it with the presented one in constant time. Each slot holds what the
+//! filter gives a request of that identity (the identity of the request context and
+//! keystonemiddleware's identity headers) as copies of this thread's own, so serving a request
+//! from it writes no memory another core reads.
 //!
 //! It changes nothing the cache decides: a slot is taken only from an entry the cache (or the
 //! authorization server) just gave, keeps that entry's `valid_until`, and is used only while
