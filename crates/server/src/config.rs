@@ -509,6 +509,11 @@ pub struct VimKeysOptions {
     pub openstack: PathBuf,
     /// `use_barbican` (bool, default false).
     pub use_barbican: bool,
+    /// `orphan_key_grace_period` (seconds, default 300; this server's own option): how old a
+    /// key file without a row must be before start-up removes it. Another replica sharing
+    /// the directory (or Python Tacker) writes a VIM's key before its row commits; a younger
+    /// file is looked at again once it is that old.
+    pub orphan_key_grace: Duration,
 }
 
 /// `[k8s_vim]`.
@@ -657,6 +662,11 @@ impl ServerConfig {
         let vim_keys = VimKeysOptions {
             openstack: PathBuf::from(vk.string("openstack", "/etc/tacker/vim/fernet_keys")),
             use_barbican: vk.bool("use_barbican", false)?,
+            orphan_key_grace: Duration::from_secs(vk.int_at_least(
+                "orphan_key_grace_period",
+                300,
+                0,
+            )?),
         };
         vk.warn_unknown(&["default_secret_key"], &mut warnings);
 
@@ -1142,17 +1152,25 @@ pub fn shown_value(key: &str, value: &str) -> String {
     }
 }
 
-/// `scheme://user:***@host/db` for logs, errors and `Debug`. The user information ends at the
-/// last `@` (a password may hold `/`, `?`, `#` or `@` unescaped, and is still hidden; an `@`
-/// later in the URL only hides more), and a password given as a query option
-/// (`?password=...`, also `passwd`, `pwd`) is hidden too.
+/// `scheme://user:***@host/db` for logs, errors and `Debug`. The user name runs to the first
+/// `:`, `/` or `@` (as SQLAlchemy reads it). After a `:` a password runs to the last `@`: a
+/// password may hold `/`, `?`, `#` or `@` unescaped and is still hidden, and an `@` later in
+/// the URL only hides more (`host:port/db?x=a@b` shows as `host:***@b`: too much, never too
+/// little). A user name without a password ends at its `@`, so an `@` in a later query value
+/// shows nothing. A password given as a query option (`?password=...`, also `passwd`, `pwd`)
+/// is hidden too.
 pub fn redact_url(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_owned();
     };
-    let (userinfo, after) = match rest.rsplit_once('@') {
-        Some((userinfo, after)) => (Some(userinfo), after),
-        None => (None, rest),
+    let user_end = rest.find([':', '/', '@']);
+    let (userinfo, after) = match user_end.map(|i| (i, rest.as_bytes()[i])) {
+        Some((i, b'@')) => (Some(&rest[..i]), &rest[i + 1..]),
+        Some((_, b':')) => match rest.rsplit_once('@') {
+            Some((userinfo, after)) => (Some(userinfo), after),
+            None => (None, rest),
+        },
+        _ => (None, rest),
     };
     let (location, query) = match after.split_once('?') {
         Some((location, query)) => (location, Some(query)),
@@ -1262,6 +1280,31 @@ mod tests {
             (
                 "mysql://db/tacker?unix_socket=/run/a@b",
                 "mysql://db/tacker?unix_socket=/run/a@b",
+            ),
+            // An `@` in a query value after a user name without a password, or with no user
+            // at all: the query's password is still found.
+            (
+                "mysql://tacker@db/tacker?password=p@ss",
+                "mysql://tacker@db/tacker?password=***",
+            ),
+            (
+                "mysql+pymysql://tacker@db:3306/tacker?password=p@ss&charset=utf8",
+                "mysql+pymysql://tacker@db:3306/tacker?password=***&charset=utf8",
+            ),
+            (
+                "postgresql://db/t?password=s3cret&application_name=a@b",
+                "postgresql://db/t?password=***&application_name=a@b",
+            ),
+            // A port and an `@` later on: more is hidden than needed, nothing is shown.
+            (
+                "postgresql://db:5432/t?password=s3cret&application_name=a@b",
+                "postgresql://db:***@b",
+            ),
+            ("mysql://tacker:@db/tacker", "mysql://tacker:***@db/tacker"),
+            ("mysql://@db/tacker", "mysql://@db/tacker"),
+            (
+                "postgresql://db:5432/tacker?password=s3cret",
+                "postgresql://db:5432/tacker?password=***",
             ),
         ] {
             assert_eq!(redact_url(url), shown, "{url}");
