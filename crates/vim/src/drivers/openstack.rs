@@ -15,7 +15,7 @@ use super::http::{self, Tls};
 use super::keys::KeyStore;
 use super::VimDriver;
 use crate::model::Vim;
-use crate::vault::{FernetKey, StagedKey};
+use crate::vault::{CommitTurn, FernetKey, StagedKey};
 use crate::VimError;
 
 /// `type: openstack`.
@@ -96,6 +96,10 @@ impl VimDriver for OpenStackDriver {
         Ok(staged)
     }
 
+    async fn commit_turn(&self, key: &StagedKey) -> Result<CommitTurn, VimError> {
+        self.keys.commit_turn(key).await
+    }
+
     async fn activate_key(&self, key: &StagedKey) -> Result<(), VimError> {
         self.keys.activate(key).await
     }
@@ -169,7 +173,7 @@ fn password_auth(cred: &Map<String, Value>) -> Result<PasswordAuth, VimError> {
 }
 
 /// `discover_placement_attr` / `_find_regions` (master): authenticate with the VIM's
-/// credentials, then `GET {auth_url sans /v3}/v3/regions`. Keystone's 401 and 400 become
+/// credentials, then `GET {auth_url_v3(auth_url)}/regions`. Keystone's 401 and 400 become
 /// `VimUnauthorizedException`; anything else is an internal error, as upstream.
 async fn find_regions(
     client: &reqwest::Client,
@@ -186,8 +190,8 @@ async fn find_regions(
         .await
         .map_err(keystone_failure)?;
 
-    let base = auth_url.strip_suffix("/v3").unwrap_or(&auth_url);
-    let regions_url = format!("{base}/v3/regions");
+    // The same one `/v3` rule the token request went through.
+    let regions_url = format!("{}/regions", tacker_keystone::auth_url_v3(&auth_url));
     let listing =
         tacker_keystone::get_json(client, &regions_url, &token.id, "Keystone region list")
             .await
