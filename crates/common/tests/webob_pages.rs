@@ -4,8 +4,10 @@
 //! invalid, wildcards, q-values, parameters) and for `HEAD`.
 //!
 //! The pages: the routes' 404 (`HTTPNotFound()`), the extension controller's 404s with a
-//! detail, the versions app's 404 with its own explanation, `keystonecontext`'s 401 and
-//! `catch_errors`' 500.
+//! detail, the versions app's 404 with its own explanation, `keystonecontext`'s 401,
+//! `catch_errors`' 500, and the listener's refusals: 400 with the detail `Header Line Too Long`
+//! (a header line over `max_header_line`), 408 (a request body that stops arriving) and 413 (a
+//! declared body over the limit).
 
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -50,6 +52,21 @@ const PAGES: &[Page] = &[
     },
     Page {
         status: 500,
+        explanation: None,
+        detail: None,
+    },
+    Page {
+        status: 400,
+        explanation: None,
+        detail: Some("Header Line Too Long"),
+    },
+    Page {
+        status: 408,
+        explanation: None,
+        detail: None,
+    },
+    Page {
+        status: 413,
         explanation: None,
         detail: None,
     },
