@@ -1642,3 +1642,59 @@ async fn concurrent_100_same_name_creates_leave_one_vim() {
     );
     assert_eq!(app.kubernetes.key_count(), 1);
 }
+
+/// A clock the test moves by hand.
+#[derive(Debug)]
+struct ManualClock(std::sync::Mutex<f64>);
+
+impl tacker_common::clock::Clock for ManualClock {
+    fn now_unix(&self) -> f64 {
+        *self.0.lock().unwrap()
+    }
+}
+
+#[tokio::test]
+async fn handlers_take_their_time_from_the_injected_clock() {
+    // 2026-01-02 03:04:05.5 UTC.
+    let clock = std::sync::Arc::new(ManualClock(std::sync::Mutex::new(1_767_323_045.5)));
+    let app = TestApp::with_clock(clock.clone()).await;
+    let body = r#"{"vim": {"tenant_id": "tenant-a", "name": "clocked", "type": "kubernetes", "auth_url": "http://127.0.0.1:16080", "auth_cred": {"bearer_token": "good-token"}, "vim_project": {"name": "default"}}}"#;
+    let r = app.post(&noauth(), "/vims", body).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let created = r.json();
+    assert_eq!(created["vim"]["created_at"], "2026-01-02 03:04:05.500000");
+    assert_eq!(created["vim"]["updated_at"], Value::Null);
+    let id = created["vim"]["id"].as_str().unwrap().to_owned();
+
+    *clock.0.lock().unwrap() += 60.0;
+    let r = app
+        .put(
+            &noauth(),
+            &format!("/vims/{id}"),
+            r#"{"vim": {"description": "a minute later"}}"#,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let updated = r.json();
+    assert!(
+        updated["vim"]["updated_at"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("2026-01-02 03:05:05")),
+        "{updated}"
+    );
+    // The stored row holds the clock's times too.
+    let r = app.get(&noauth(), &format!("/vims/{id}")).await;
+    let shown = r.json();
+    assert!(
+        shown["vim"]["created_at"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("2026-01-02 03:04:05")),
+        "{shown}"
+    );
+    assert!(
+        shown["vim"]["updated_at"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("2026-01-02 03:05:05")),
+        "{shown}"
+    );
+}

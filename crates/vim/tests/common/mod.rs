@@ -281,6 +281,15 @@ impl Resp {
 
 impl TestApp {
     pub async fn new() -> Self {
+        Self::with_state(|state| state).await
+    }
+
+    /// A test app whose handlers take their time from `clock`.
+    pub async fn with_clock(clock: std::sync::Arc<dyn tacker_common::clock::Clock>) -> Self {
+        Self::with_state(|state| state.with_clock(clock)).await
+    }
+
+    async fn with_state(configure: impl FnOnce(VimState) -> VimState) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let db_path = dir.path().join("tacker.db");
         let db_url = format!("sqlite:///{}", db_path.display());
@@ -290,7 +299,7 @@ impl TestApp {
         let mut drivers: DriverRegistry = HashMap::new();
         drivers.insert("openstack".into(), openstack.clone());
         drivers.insert("kubernetes".into(), kubernetes.clone());
-        let router = api_router(VimState::new(store.clone(), drivers));
+        let router = api_router(configure(VimState::new(store.clone(), drivers)));
         Self {
             router,
             store,
