@@ -1,7 +1,8 @@
 //! Issue 10, `tacker-server check-config`: passes (exit 0) on every shipped configuration,
 //! fails (exit 1) naming file, section and option on one broken configuration of each kind,
 //! warns about `thumbprint_verify` without any way for a client certificate to arrive,
-//! `--probe` reaches the introspection endpoint and the database; `--help` and `--version`.
+//! `--probe` reaches the introspection and token endpoints and the database; `--config-dir`;
+//! `--help` and `--version`.
 //! A `tls_client_auth` filter without a client certificate is also a start-up error.
 
 use std::os::unix::fs::PermissionsExt;
@@ -274,13 +275,37 @@ fn a_readable_key_directory_fails_naming_file_section_option() {
 }
 
 #[tokio::test]
-async fn probe_reaches_introspection_and_database() {
+async fn probe_reaches_introspection_token_endpoint_and_database() {
     use wiremock::matchers::{method, path};
     use wiremock::{Mock, MockServer, ResponseTemplate};
     let idp = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/introspect"))
         .respond_with(ResponseTemplate::new(200).set_body_string(r#"{"active": false}"#))
+        .expect(1)
+        .mount(&idp)
+        .await;
+    // The outbound client-credentials grant (use_ext_oauth2_auth), with this client's id
+    // and secret in the Basic header.
+    Mock::given(method("POST"))
+        .and(path("/token"))
+        .and(wiremock::matchers::header(
+            "authorization",
+            format!(
+                "Basic {}",
+                base64::Engine::encode(
+                    &base64::engine::general_purpose::STANDARD,
+                    format!("tacker:{SECRET}")
+                )
+            )
+            .as_str(),
+        ))
+        .and(wiremock::matchers::body_string_contains(
+            "grant_type=client_credentials",
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_string(
+            r#"{"access_token": "probe-outbound", "expires_in": 300, "token_type": "Bearer"}"#,
+        ))
         .expect(1)
         .mount(&idp)
         .await;
@@ -318,7 +343,15 @@ async fn probe_reaches_introspection_and_database() {
             format!("database sqlite:///{}: OK", db.display()),
         )
     };
-    std::fs::write(&over, format!("[database]\nconnection = {connection}\n")).unwrap();
+    std::fs::write(
+        &over,
+        format!(
+            "[database]\nconnection = {connection}\n\
+             [ext_oauth2_auth]\nuse_ext_oauth2_auth = True\ntoken_endpoint = {}/token\nscope = openstack\n",
+            idp.uri()
+        ),
+    )
+    .unwrap();
     let args: Vec<String> = vec![
         "check-config".into(),
         "--probe".into(),
@@ -343,14 +376,26 @@ async fn probe_reaches_introspection_and_database() {
         "{out}"
     );
     assert!(out.contains(&expected), "{out}");
+    assert!(
+        out.contains(&format!(
+            "token {}/token: OK, a token was issued",
+            idp.uri()
+        )),
+        "{out}"
+    );
+    assert!(
+        !out.contains("probe-outbound"),
+        "the token is not shown: {out}"
+    );
 
-    // Nothing listening where the endpoint points, and no database: each reported, exit 1.
+    // Nothing listening where the endpoints point, and no database: each reported, exit 1.
     let dead = free_port();
     std::fs::write(
         &over,
         format!(
             "[database]\nconnection = postgresql://postgres@127.0.0.1:{dead}/test\n\
-             [ext_oauth2_auth]\nintrospect_endpoint = http://127.0.0.1:{dead}/introspect\n"
+             [ext_oauth2_auth]\nintrospect_endpoint = http://127.0.0.1:{dead}/introspect\n\
+             use_ext_oauth2_auth = True\ntoken_endpoint = http://127.0.0.1:{dead}/token\nscope = openstack\n"
         ),
     )
     .unwrap();
@@ -370,6 +415,12 @@ async fn probe_reaches_introspection_and_database() {
     assert!(
         out.contains(&format!(
             "ERROR: probe database postgresql://postgres@127.0.0.1:{dead}/test:"
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!(
+            "ERROR: probe token http://127.0.0.1:{dead}/token:"
         )),
         "{out}"
     );
@@ -403,6 +454,42 @@ fn help_and_version() {
     let (ok, out) = run(dir.path(), &["check-config", "--help"]);
     assert!(
         ok && out.contains("--probe") && out.contains("--config-dir"),
+        "{out}"
+    );
+}
+
+/// `--config-dir`: every `*.conf` in the directory, in name order, after the files before it
+/// (oslo.config); options from there are shown with their file, and a problem there is named
+/// by that file.
+#[test]
+fn config_dir_files_are_read_in_name_order_and_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = base(dir.path(), free_port());
+    let conf_d = dir.path().join("tacker.conf.d");
+    std::fs::create_dir(&conf_d).unwrap();
+    std::fs::write(conf_d.join("10-debug.conf"), "[DEFAULT]\ndebug = False\n").unwrap();
+    std::fs::write(conf_d.join("20-debug.conf"), "[DEFAULT]\ndebug = True\n").unwrap();
+    std::fs::write(conf_d.join("README"), "not a config file [\n").unwrap();
+    let args = [
+        "check-config",
+        "--config-file",
+        base.to_str().unwrap(),
+        "--config-dir",
+        conf_d.to_str().unwrap(),
+    ];
+    let (ok, out) = run(dir.path(), &args);
+    assert!(ok, "{out}");
+    let later = conf_d.join("20-debug.conf");
+    assert!(
+        out.contains(&format!("debug = True    # {}", later.display())),
+        "{out}"
+    );
+
+    std::fs::write(conf_d.join("30-broken.conf"), "[DEFAULT]\nbind_prot = 1\n").unwrap();
+    let (ok, out) = run(dir.path(), &args);
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("30-broken.conf [DEFAULT] bind_prot: unknown option"),
         "{out}"
     );
 }
