@@ -138,11 +138,13 @@ const PASTE_SPECIAL_KEYS: [&str; 10] = [
 /// `memcached_servers` (the new name wins when both are set).
 fn merge(conf: &Section, paste: &Section) -> Section {
     let mut merged = conf.clone();
+    let paste_has_new_name = paste.get("memcached_servers").is_some();
     for (key, value) in &paste.options {
-        let key = if key == "memcache_servers" {
-            "memcached_servers"
-        } else {
-            key.as_str()
+        let key = match key.as_str() {
+            // Whatever the order of the two lines, the new name wins.
+            "memcache_servers" if paste_has_new_name => continue,
+            "memcache_servers" => "memcached_servers",
+            key => key,
         };
         merged.options.insert(key.to_owned(), value.clone());
     }
@@ -306,5 +308,44 @@ impl ExtOAuth2Options {
     /// Upstream's "not set" error for `key` of this group.
     pub(crate) fn not_set(&self, key: &str) -> AuthError {
         self.client.not_set(key).into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn section(name: &str, options: &[(&str, &str)]) -> Section {
+        let mut s = Section::new(name);
+        for (k, v) in options {
+            s.set(*k, *v, "test.conf");
+        }
+        s
+    }
+
+    fn servers(conf: &[(&str, &str)], paste: &[(&str, &str)]) -> Option<String> {
+        merge(
+            &section("ext_oauth2_auth", conf),
+            &section("filter:external_oauth2_token", paste),
+        )
+        .get("memcached_servers")
+        .map(|v| v.value.clone())
+    }
+
+    #[test]
+    fn the_new_memcached_servers_name_wins_over_the_deprecated_one() {
+        let new = ("memcached_servers", "127.0.0.1:11211");
+        let old = ("memcache_servers", "127.0.0.1:11311");
+        let want = Some("127.0.0.1:11211".to_owned());
+        // Both in one section, in either order.
+        assert_eq!(servers(&[], &[new, old]), want);
+        assert_eq!(servers(&[], &[old, new]), want);
+        assert_eq!(servers(&[new, old], &[]), want);
+        assert_eq!(servers(&[old, new], &[]), want);
+        // Only the deprecated name: it is used.
+        assert_eq!(servers(&[old], &[]), Some("127.0.0.1:11311".to_owned()));
+        assert_eq!(servers(&[], &[old]), Some("127.0.0.1:11311".to_owned()));
+        // The filter section over the config file, as for every option.
+        assert_eq!(servers(&[new], &[old]), Some("127.0.0.1:11311".to_owned()));
     }
 }
