@@ -65,14 +65,18 @@ impl AppState {
         };
         // A crash may have left staged or orphan key files behind: settle those written
         // before this start (newer ones belong to a running server sharing the directory).
-        match file_keys.sweep(store.as_ref(), started).await {
-            Ok(swept) if swept != Default::default() => tracing::info!(
-                promoted = swept.promoted,
-                removed = swept.removed,
-                "VIM key directory settled after an interrupted run"
-            ),
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "could not settle the VIM key directory"),
+        // A file written shortly before the start may be another replica's create or update
+        // whose row has not committed yet: only files older than the grace period are
+        // settled now, the rest once they are that old.
+        let grace = config.vim_keys.orphan_key_grace;
+        let settled_now = started.checked_sub(grace).unwrap_or(std::time::UNIX_EPOCH);
+        settle_key_directory(&file_keys, store.as_ref(), settled_now).await;
+        if !grace.is_zero() {
+            let (file_keys, store) = (file_keys.clone(), store.clone());
+            tokio::spawn(async move {
+                tokio::time::sleep(grace).await;
+                settle_key_directory(&file_keys, store.as_ref(), started).await;
+            });
         }
         let drivers = registry(&driver_cfg, Arc::new(file_keys), barbican);
         Ok(Self {
@@ -103,5 +107,22 @@ impl AppState {
     /// The `/v1.0` VIM resources, routed by the `extensions` filter.
     pub fn vim_routes(&self) -> Router {
         tacker_vim::api_routes(self.vims.clone())
+    }
+}
+
+/// [`FileKeyManager::sweep`] of the files written before `before`, logged.
+async fn settle_key_directory(
+    file_keys: &FileKeyManager,
+    store: &dyn tacker_vim::VimStore,
+    before: std::time::SystemTime,
+) {
+    match file_keys.sweep(store, before).await {
+        Ok(swept) if swept != Default::default() => tracing::info!(
+            promoted = swept.promoted,
+            removed = swept.removed,
+            "VIM key directory settled after an interrupted run"
+        ),
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "could not settle the VIM key directory"),
     }
 }

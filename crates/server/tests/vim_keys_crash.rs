@@ -1,6 +1,8 @@
 //! Tier 3: the real `tacker-server` binary is killed (SIGKILL) in the middle of a burst of VIM
 //! creates and started again: every VIM the clients were told about (201) is there, each with
-//! its key file opening its stored credentials, and no staged or orphan key file remains.
+//! its key file opening its stored credentials, and no staged or orphan key file remains. A
+//! key file without a row is removed only once it is older than the grace period: at start-up
+//! when it is, later when it is not (another replica may be about to commit its row).
 
 use std::collections::BTreeSet;
 use std::net::TcpListener;
@@ -20,6 +22,9 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 const CREATES: usize = 200;
 /// The server is killed once this many creates have answered 201.
 const KILL_AFTER: usize = 60;
+/// `[vim_keys] orphan_key_grace_period`: key files this much younger than a start are
+/// settled later, not at start-up.
+const GRACE_SECS: u64 = 2;
 
 /// Kills the server by pid when the test ends, also on failure.
 struct ServerGuard(Arc<Mutex<Child>>);
@@ -115,7 +120,8 @@ async fn sigkill_during_creates_leaves_rows_matching_the_201s_and_no_orphan_keys
         format!(
             "[DEFAULT]\nbind_host = 127.0.0.1\nbind_port = {port}\n\
              [database]\nconnection = sqlite:///{}\n\
-             [vim_keys]\nopenstack = {}\n[k8s_vim]\nuse_barbican = False\n",
+             [vim_keys]\nopenstack = {}\norphan_key_grace_period = {GRACE_SECS}\n\
+             [k8s_vim]\nuse_barbican = False\n",
             db.display(),
             keys.display()
         ),
@@ -173,7 +179,8 @@ async fn sigkill_during_creates_leaves_rows_matching_the_201s_and_no_orphan_keys
     );
     drop(server);
 
-    // Started again: the key directory is settled before the first request.
+    // Started again: the key directory is settled, files younger than the grace period
+    // once they are that old.
     let server = start(dir.path(), port, "second.log").await;
     let listed: Value = client
         .get(format!("http://127.0.0.1:{port}/v1.0/vims"))
@@ -198,6 +205,10 @@ async fn sigkill_during_creates_leaves_rows_matching_the_201s_and_no_orphan_keys
     // A create whose row committed just before the kill may not have answered.
     assert!(rows.len() - told.len() <= unanswered);
 
+    let deadline = Instant::now() + Duration::from_secs(GRACE_SECS + 20);
+    while file_names(&keys) != rows && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     assert_eq!(
         file_names(&keys),
         rows,
@@ -218,4 +229,60 @@ async fn sigkill_during_creates_leaves_rows_matching_the_201s_and_no_orphan_keys
         }
     }
     drop(server);
+}
+
+/// Another replica sharing the key directory writes a VIM's key before its row commits: a
+/// start-up in that moment must not take the key away. An orphan older than the grace
+/// period goes at start-up; a younger one stays, and goes once it is that old.
+#[tokio::test]
+async fn orphan_key_files_younger_than_the_grace_period_outlive_the_start() {
+    const GRACE: u64 = 5;
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let keys = dir.path().join("keys");
+    std::fs::create_dir(&keys).unwrap();
+    std::fs::set_permissions(&keys, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
+    let old = uuid::Uuid::new_v4().to_string();
+    let young = uuid::Uuid::new_v4().to_string();
+    for name in [&old, &young] {
+        std::fs::write(keys.join(name), "x".repeat(44)).unwrap();
+    }
+    std::fs::File::options()
+        .write(true)
+        .open(keys.join(&old))
+        .unwrap()
+        .set_modified(std::time::SystemTime::now() - Duration::from_secs(3600))
+        .unwrap();
+    std::fs::write(
+        dir.path().join("override.conf"),
+        format!(
+            "[DEFAULT]\nbind_host = 127.0.0.1\nbind_port = {port}\n\
+             [database]\nconnection = sqlite:///{}\n\
+             [vim_keys]\nopenstack = {}\norphan_key_grace_period = {GRACE}\n",
+            dir.path().join("tacker.db").display(),
+            keys.display()
+        ),
+    )
+    .unwrap();
+    let started = Instant::now();
+    let _server = start(dir.path(), port, "server.log").await;
+    let names = file_names(&keys);
+    assert!(
+        started.elapsed() < Duration::from_secs(GRACE),
+        "the server took longer than the grace period to start"
+    );
+    assert!(
+        !names.contains(&old),
+        "the old orphan is removed at start-up"
+    );
+    assert!(names.contains(&young), "the young one stays for now");
+
+    let deadline = Instant::now() + Duration::from_secs(GRACE + 20);
+    while file_names(&keys).contains(&young) && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(
+        !file_names(&keys).contains(&young),
+        "the young orphan is removed once older than the grace period"
+    );
 }

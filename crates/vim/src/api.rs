@@ -486,12 +486,25 @@ async fn do_update(
         None => None,
     };
     vim.updated_at = Some(state.now());
+    // Two credential updates of this VIM on replicas sharing a key directory: the row write
+    // and making the key current take one turn, so keys become current in commit order.
+    let turn = match &staged {
+        Some(staged) => match driver.commit_turn(staged).await {
+            Ok(turn) => Some(turn),
+            Err(e) => {
+                driver.discard_key(staged).await;
+                return Err(e);
+            }
+        },
+        None => None,
+    };
     commit_with_key(
         driver.as_ref(),
         staged.as_ref(),
         state.store.update(&vim, &stored),
     )
     .await?;
+    drop(turn);
     // The old key is no longer used. A key file was replaced by the new one when it was
     // made current; any other old key (a Barbican secret, or a file after a switch to
     // Barbican) is deleted now, after the commit, as upstream deletes the old secret.

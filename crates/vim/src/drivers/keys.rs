@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::vault::{FernetKey, KeyManager, KeyRef, StagedKey};
+use crate::vault::{CommitTurn, FernetKey, KeyManager, KeyRef, StagedKey};
 use crate::VimError;
 
 /// One driver's view of the key managers: where new keys go (`use_barbican`), and how to
@@ -92,6 +92,10 @@ impl KeyStore {
     }
 
     /// Make a stored key current (the row using it has committed).
+    pub(crate) async fn commit_turn(&self, staged: &StagedKey) -> Result<CommitTurn, VimError> {
+        self.manager_of(&staged.key_ref)?.commit_turn(staged).await
+    }
+
     pub(crate) async fn activate(&self, staged: &StagedKey) -> Result<(), VimError> {
         self.manager_of(&staged.key_ref)?.activate(staged).await
     }

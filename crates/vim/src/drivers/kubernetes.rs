@@ -17,7 +17,7 @@ use super::http::{self, Tls};
 use super::keys::KeyStore;
 use super::VimDriver;
 use crate::model::Vim;
-use crate::vault::{FernetKey, StagedKey};
+use crate::vault::{CommitTurn, FernetKey, StagedKey};
 use crate::VimError;
 use tacker_common::py::{error_chain, none_from_string, py_str, truthy};
 
@@ -65,6 +65,10 @@ impl VimDriver for KubernetesDriver {
         vim.auth_cred.shift_remove("id_token");
         tracing::debug!(vim_id = %vim.id, "VIM registration completed");
         Ok(staged)
+    }
+
+    async fn commit_turn(&self, key: &StagedKey) -> Result<CommitTurn, VimError> {
+        self.keys.commit_turn(key).await
     }
 
     async fn activate_key(&self, key: &StagedKey) -> Result<(), VimError> {

@@ -29,7 +29,7 @@ use async_trait::async_trait;
 use secrecy::SecretString;
 
 use crate::model::Vim;
-use crate::vault::{KeyManager, StagedKey};
+use crate::vault::{CommitTurn, KeyManager, StagedKey};
 use crate::VimError;
 
 pub use endpoints::{EndpointPolicy, IpNetwork, DEFAULT_DENIED};
@@ -54,6 +54,14 @@ pub trait VimDriver: Send + Sync {
 
     /// Make the key `register` stored the VIM's current key.
     async fn activate_key(&self, key: &StagedKey) -> Result<(), VimError>;
+
+    /// The key manager's [`CommitTurn`] for `key`, held across the row write and
+    /// [`activate_key`](Self::activate_key) / [`discard_key`](Self::discard_key). None by
+    /// default.
+    async fn commit_turn(&self, key: &StagedKey) -> Result<CommitTurn, VimError> {
+        let _ = key;
+        Ok(CommitTurn::none())
+    }
 
     /// Remove the key `register` stored, when the row write failed (failures are logged).
     async fn discard_key(&self, key: &StagedKey);

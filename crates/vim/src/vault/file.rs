@@ -17,12 +17,15 @@ use async_trait::async_trait;
 use rand::RngCore;
 use secrecy::{ExposeSecret, SecretString};
 
-use super::{stored_secrets, FernetKey, KeyManager, KeyRef, StagedKey};
+use super::{stored_secrets, CommitTurn, FernetKey, KeyManager, KeyRef, StagedKey};
 use crate::store::{Scope, VimStore};
 use crate::VimError;
 
 /// `<vim_id>.new-<16 hex>`: a key written by `store`, not current yet.
 const STAGED_MARK: &str = ".new-";
+/// The file [`KeyManager::commit_turn`] locks; never removed (removing a lock file others may
+/// hold open would give two processes the "same" lock).
+const COMMIT_LOCK: &str = ".commit.lock";
 
 /// Keys as files: directory mode 0700 (as `keystone.create_key_dir`), files 0600, content
 /// the 44-character key without a newline (as upstream writes it).
@@ -275,6 +278,35 @@ impl KeyManager for FileKeyManager {
                 Err(VimError::VimKeyNotFound(vim_id.to_owned()))
             }
         }
+    }
+
+    /// An exclusive flock(2) on `<dir>/.commit.lock`: every process using this directory
+    /// (replicas on one host or on a shared file system with lock support) takes its turn
+    /// there. Held for one row write and one rename, so it is short.
+    async fn commit_turn(&self, staged: &StagedKey) -> Result<CommitTurn, VimError> {
+        if staged.staging.is_none() {
+            return Ok(CommitTurn::none());
+        }
+        let path = self.dir.join(COMMIT_LOCK);
+        let locked = blocking({
+            let path = path.clone();
+            move || -> io::Result<std::fs::File> {
+                let file = std::fs::OpenOptions::new()
+                    .create(true)
+                    .truncate(false)
+                    .read(true)
+                    .write(true)
+                    .mode(0o600)
+                    .open(&path)?;
+                rustix::fs::flock(&file, rustix::fs::FlockOperation::LockExclusive)?;
+                Ok(file)
+            }
+        })
+        .await?;
+        locked.map(CommitTurn::holding).map_err(|e| {
+            tracing::error!(vim_id = %staged.vim_id, path = %path.display(), error = %e, "the VIM key commit lock could not be taken");
+            VimError::Internal(format!("locking {}: {e}", path.display()))
+        })
     }
 
     async fn activate(&self, staged: &StagedKey) -> Result<(), VimError> {

@@ -99,6 +99,35 @@ pub struct StagedKey {
     pub staging: Option<String>,
 }
 
+/// Held while a row write that uses a [`StagedKey`] commits and the key is made current (or
+/// discarded): two updates of one VIM on two replicas sharing a key directory then make their
+/// keys current in the order their rows committed, so the key left current is the one the
+/// stored ciphertext needs. Dropping it ends the turn.
+#[must_use = "the turn ends when this is dropped"]
+pub struct CommitTurn(#[allow(dead_code)] Option<Box<dyn Send + Sync>>);
+
+impl CommitTurn {
+    /// No turn to wait for (a key that is not renamed into place, as a Barbican secret).
+    pub fn none() -> Self {
+        Self(None)
+    }
+
+    /// A turn that lasts as long as `held` does (a locked file, say).
+    pub fn holding(held: impl Send + Sync + 'static) -> Self {
+        Self(Some(Box::new(held)))
+    }
+}
+
+impl std::fmt::Debug for CommitTurn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "CommitTurn(held)"
+        } else {
+            "CommitTurn(none)"
+        })
+    }
+}
+
 /// Keeps VIM Fernet keys. The file-based implementation is [`FileKeyManager`]; Barbican's is
 /// `tacker-server`'s `BarbicanKeys` (returning [`KeyRef::Barbican`] from `store`).
 ///
@@ -109,6 +138,13 @@ pub struct StagedKey {
 pub trait KeyManager: Send + Sync {
     /// Store `key` (44-char URL-safe base64) for `vim_id` beside its current key.
     async fn store(&self, vim_id: &str, key: &SecretString) -> Result<StagedKey, VimError>;
+    /// Wait for this process's and every other's earlier commits of staged keys to finish
+    /// (see [`CommitTurn`]); the caller holds the turn across its row write and
+    /// [`activate`](Self::activate) / [`discard`](Self::discard). None by default.
+    async fn commit_turn(&self, staged: &StagedKey) -> Result<CommitTurn, VimError> {
+        let _ = staged;
+        Ok(CommitTurn::none())
+    }
     /// Make a stored key the VIM's current key; called once the row using it has committed.
     /// Nothing to do when the key is already reachable by its reference (Barbican).
     async fn activate(&self, staged: &StagedKey) -> Result<(), VimError> {
