@@ -377,8 +377,11 @@ impl SharedTokenCache {
     }
 
     /// One exchange with the server for `key`: `None` when no server is alive, the pool has no
-    /// slot within `memcache_pool_conn_get_timeout`, or the exchange fails; a transport
-    /// failure or timeout marks the server dead.
+    /// slot within `memcache_pool_conn_get_timeout` (at most the socket timeout: a cache miss
+    /// costs an introspection, waiting longer costs more), the server was marked dead while
+    /// this waited for its slot, or the exchange fails; a transport failure or timeout marks
+    /// the server dead. So a request spends at most about two socket timeouts on memcached
+    /// per exchange, however many wait for the same server.
     async fn exchange<T, F, Fut>(&self, key: &str, op: F) -> Option<T>
     where
         F: FnOnce(AsyncMetaClient) -> Fut,
@@ -395,19 +398,25 @@ impl SharedTokenCache {
         let _slot = match &server.slots {
             None => None,
             Some(slots) => {
-                match tokio::time::timeout(self.pool.conn_get_timeout, slots.acquire()).await {
+                let wait = self.pool.conn_get_timeout.min(self.pool.socket_timeout);
+                match tokio::time::timeout(wait, slots.acquire()).await {
                     Ok(Ok(permit)) => Some(permit),
                     _ => {
                         tracing::warn!(
                             server = %server.addr.connect_to,
                             "Unable to get a memcached connection from the pool after {}s; not cached",
-                            self.pool.conn_get_timeout.as_secs()
+                            wait.as_secs()
                         );
                         return None;
                     }
                 }
             }
         };
+        // The exchange this one waited behind may have found the server dead.
+        if server.slots.is_some() && server.is_dead(Instant::now()) {
+            tracing::debug!(key, "The memcached server failed meanwhile; not cached");
+            return None;
+        }
         let attempt = tokio::time::timeout(self.pool.socket_timeout, async {
             let client = server
                 .client

@@ -1,7 +1,9 @@
 //! `memcached_servers` options and faults, in process: start-up errors name the file, section,
 //! option and value; a memcached that refuses connections or never answers is a cache miss
 //! (introspect, answer 200), each exchange bounded by `memcache_pool_socket_timeout`, and a
-//! failed server is left alone for `memcache_pool_dead_retry` seconds. wiremock stands in for
+//! failed server is left alone for `memcache_pool_dead_retry` seconds; requests queued for a
+//! `memcache_pool_maxsize` pool behind a hung server do not add up timeouts, and the pool
+//! holds at most that many connections. wiremock stands in for
 //! the authorization server and a silent TCP listener for a hung memcached (fault injection).
 //! The exchanges with a real memcached, shared with keystonemiddleware, are in the server's
 //! `memcache_shared_cache` tests.
@@ -72,6 +74,10 @@ async fn authorization_server(introspections: u64) -> MockServer {
 }
 
 async fn call(layer: &ExternalOAuth2Layer) -> StatusCode {
+    call_with(layer, TOKEN).await
+}
+
+async fn call_with(layer: &ExternalOAuth2Layer, token: &str) -> StatusCode {
     let app = Router::new()
         .route(
             "/v1.0/vims",
@@ -80,7 +86,7 @@ async fn call(layer: &ExternalOAuth2Layer) -> StatusCode {
         .layer(layer.clone());
     let request = Request::builder()
         .uri("/v1.0/vims")
-        .header("authorization", format!("Bearer {TOKEN}"))
+        .header("authorization", format!("Bearer {token}"))
         .body(Body::empty())
         .unwrap();
     tokio::time::timeout(REQUEST_BOUND, app.oneshot(request))
@@ -202,6 +208,63 @@ async fn memcached_that_never_answers_is_a_miss_within_the_socket_timeout() {
     // does not contact it (dead_retry) and is answered straight from introspection.
     assert_eq!(call(&layer).await, StatusCode::OK);
     assert_eq!(call(&layer).await, StatusCode::OK);
+    held.abort();
+}
+
+/// `memcache_pool_maxsize = 1` and a hung memcached: eight requests with eight tokens queue
+/// for the one connection. The first waits out the socket timeout and marks the server dead;
+/// the others, once they have the slot, see that and do not try again, so none of them waits
+/// behind more than about one socket timeout (a functional bound of the issue, generous;
+/// without it the last would wait behind seven timeouts). And the pool holds one connection:
+/// memcached sees exactly one.
+#[tokio::test]
+async fn requests_queued_for_a_hung_memcached_do_not_add_up_socket_timeouts() {
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let servers = silent.local_addr().unwrap().to_string();
+    let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = accepted.clone();
+    let held = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((socket, _)) = silent.accept().await {
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            open.push(socket);
+        }
+    });
+    const QUEUED: u64 = 8;
+    let server = authorization_server(QUEUED).await;
+    let conf = conf(
+        &format!("{}{INTROSPECT_PATH}", server.uri()),
+        &[
+            ("memcached_servers", &servers),
+            ("memcache_pool_socket_timeout", "1"),
+            ("memcache_pool_dead_retry", "300"),
+            ("memcache_pool_maxsize", "1"),
+            ("memcache_pool_conn_get_timeout", "10"),
+        ],
+    );
+    let layer =
+        ExternalOAuth2Layer::from_sections(&conf, &Section::new("filter:external_oauth2_token"))
+            .unwrap();
+    let started = std::time::Instant::now();
+    let calls: Vec<_> = (0..QUEUED)
+        .map(|i| {
+            let layer = layer.clone();
+            tokio::spawn(async move { call_with(&layer, &format!("queued-token-{i}")).await })
+        })
+        .collect();
+    for call in calls {
+        assert_eq!(call.await.unwrap(), StatusCode::OK);
+    }
+    let took = started.elapsed();
+    assert!(
+        took < Duration::from_secs(4),
+        "{QUEUED} queued requests took {took:?}: socket timeouts added up"
+    );
+    assert_eq!(
+        accepted.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "memcache_pool_maxsize = 1: one connection"
+    );
     held.abort();
 }
 
