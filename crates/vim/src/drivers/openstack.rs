@@ -212,6 +212,18 @@ async fn find_regions(
     Ok(regions)
 }
 
+/// How much of a VIM Keystone's error message a debug log line shows.
+const LOGGED_MESSAGE_CHARS: usize = 512;
+
+/// `message` as a log line shows it: the first [`LOGGED_MESSAGE_CHARS`] characters and the
+/// whole length when it is longer.
+fn clipped(message: &str) -> std::borrow::Cow<'_, str> {
+    match message.char_indices().nth(LOGGED_MESSAGE_CHARS) {
+        Some((cut, _)) => format!("{}... ({} bytes)", &message[..cut], message.len()).into(),
+        None => message.into(),
+    }
+}
+
 /// A Keystone failure as Tacker reports it. An HTTP error answer is shown as keystoneauth's
 /// text with the class default message (`Unauthorized (HTTP 401)`): the message Keystone put
 /// in its body and the request id header are logged at debug, not sent, since the API client
@@ -219,7 +231,8 @@ async fn find_regions(
 fn keystone_failure(err: KeystoneError) -> VimError {
     let text = match &err {
         KeystoneError::Http { status, message } => {
-            tracing::debug!(status, "VIM Keystone error answer: {message}");
+            // The endpoint is the API client's choice: its message is logged, not whole.
+            tracing::debug!(status, "VIM Keystone error answer: {}", clipped(message));
             tacker_keystone::status_error_text(*status)
         }
         other => other.to_string(),
@@ -234,6 +247,20 @@ fn keystone_failure(err: KeystoneError) -> VimError {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_long_keystone_message_is_logged_clipped() {
+        assert_eq!(clipped("Invalid user"), "Invalid user");
+        let long = "é".repeat(LOGGED_MESSAGE_CHARS + 10);
+        let shown = clipped(&long);
+        assert!(shown.starts_with(&"é".repeat(LOGGED_MESSAGE_CHARS)));
+        assert!(shown.ends_with(&format!("... ({} bytes)", long.len())));
+        assert_eq!(
+            shown.chars().filter(|c| *c == 'é').count(),
+            LOGGED_MESSAGE_CHARS
+        );
+    }
+
     use super::*;
 
     #[test]
