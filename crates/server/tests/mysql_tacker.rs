@@ -10,6 +10,8 @@
 //!   by both, updated and deleted through the other; Python Tacker decrypts the credentials
 //!   after an update through this server (`tests/peers/tacker/vim_auth.py`, Tacker's own
 //!   `VimClient`);
+//! * on Tacker's own schema this server adds and alters nothing (tables and alembic revision
+//!   the same before and after);
 //! * a database this server created has exactly the tables `tacker-db-manage upgrade head`
 //!   makes, and `tacker-db-manage` takes it over (`current`, `upgrade head`) with Python
 //!   Tacker serving the VIM;
@@ -192,6 +194,8 @@ async fn vims_written_by_either_server_are_read_updated_and_deleted_by_the_other
     tacker_db_manage(&url, &["upgrade", "head"])
         .await
         .expect("tacker-db-manage upgrade head");
+    // Tacker's schema as tacker-db-manage left it: this server adds and alters nothing.
+    let schema_before = schema(&db).await;
     let keys = key_dir();
     let ks = fake_keystone().await;
     let (python, rust) = tokio::join!(
@@ -318,6 +322,42 @@ async fn vims_written_by_either_server_are_read_updated_and_deleted_by_the_other
         assert!(!keys.path().join(id).exists(), "key file of {id} left");
     }
     assert!(listed_alike(rs, py).await.is_empty());
+    assert_eq!(
+        schema(&db).await,
+        schema_before,
+        "the tables (or the alembic revision) changed while this server ran on them"
+    );
+}
+
+/// Every table's definition ([`comparable`], without the `AUTO_INCREMENT` counter rows move)
+/// and the alembic revision.
+async fn schema(db: &MySqlTestDb) -> (Vec<(String, (Vec<String>, Vec<String>))>, String) {
+    let owned = |lines: Vec<&str>| -> Vec<String> {
+        lines
+            .into_iter()
+            .map(|l| {
+                let mut words: Vec<&str> = l.split(' ').collect();
+                words.retain(|w| !w.starts_with("AUTO_INCREMENT="));
+                words.join(" ")
+            })
+            .collect()
+    };
+    let tables = db
+        .table_definitions()
+        .await
+        .into_iter()
+        .map(|(name, definition)| {
+            let (rest, keys) = comparable(&definition);
+            (name, (owned(rest), owned(keys)))
+        })
+        .collect();
+    let mut conn = db.connect().await;
+    let revision: String =
+        sqlx::query_scalar("SELECT CONVERT(version_num USING utf8mb4) FROM alembic_version")
+            .fetch_one(&mut conn)
+            .await
+            .expect("alembic revision");
+    (tables, revision)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
