@@ -19,7 +19,7 @@ What it does:
      this server's API; for real Tacker through its own ``create_vim`` in a process of its
      own, as its API fails VIM registration on SQLite, see tacker_seed_vims.py);
   5. wrk on ``GET /v1.0/vims`` at 16 and 64 connections, each after a warm-up; this server's
-     two configurations run at once and take turns (three runs each, five with ``--ci``,
+     two configurations run at once and take turns (five runs each, ``--rounds`` to change,
      alternating with the order reversed every round, the median kept; auth/noauth is the
      median of the rounds' ratios), so that drifting load on the machine falls on both alike;
   6. peak RSS (VmHWM summed over the server's process group), start-up to the first 200 of
@@ -1115,17 +1115,24 @@ def main():
     parser.add_argument('--keep-profile', action='store_true',
                         help='--callgrind: keep the dumps as bench/results/callgrind.out.{auth,noauth} '
                              '(for callgrind_annotate / kcachegrind; git-ignored)')
+    parser.add_argument('--rounds', type=int,
+                        help='measured runs of each of this server\'s two configurations '
+                             '(default 5, 1 with --quick)')
     parser.add_argument('--no-write', action='store_true',
                         help='print the table without writing bench/results/')
     args = parser.parse_args()
+    args.rounds_given = args.rounds
     if args.ci:
         args.duration, args.warmup, storm_count = 3, 1, 200
         args.starts, args.rounds, args.no_write = 1, 5, True
     else:
         args.duration, args.warmup, storm_count = (2, 1, 20) if args.quick else (10, 3, 200)
         args.starts = 1 if args.quick else 3
-        # Measured runs of each of this server's two configurations, taking turns.
-        args.rounds = 1 if args.quick else 3
+        # Measured runs of each of this server's two configurations, taking turns (single
+        # runs on a shared 2-core machine vary by 5-10%).
+        args.rounds = 1 if args.quick else 5
+    if args.rounds_given:
+        args.rounds = args.rounds_given
 
     # The storm holds 10 connections per token open at once.
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
