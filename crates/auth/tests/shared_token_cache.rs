@@ -96,6 +96,27 @@ async fn call_with(layer: &ExternalOAuth2Layer, token: &str) -> StatusCode {
         .status()
 }
 
+/// A hung memcached: a listener that accepts connections, counts them, and never answers.
+/// Its address (for `memcached_servers`), the count, and the task to abort at the end.
+async fn hung_memcached() -> (
+    String,
+    std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    tokio::task::JoinHandle<()>,
+) {
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = silent.local_addr().unwrap().to_string();
+    let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = accepted.clone();
+    let held = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((socket, _)) = silent.accept().await {
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            open.push(socket);
+        }
+    });
+    (address, accepted, held)
+}
+
 fn start_error(extra: &[(&str, &str)]) -> String {
     let conf = conf("https://as.example/introspect", extra);
     ExternalOAuth2Layer::from_sections(&conf, &Section::new("filter:external_oauth2_token"))
@@ -182,14 +203,7 @@ async fn memcached_refusing_connections_is_a_miss() {
 #[tokio::test]
 async fn memcached_that_never_answers_is_a_miss_within_the_socket_timeout() {
     // Accepts connections and reads nothing back: a hung memcached.
-    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let servers = silent.local_addr().unwrap().to_string();
-    let held = tokio::spawn(async move {
-        let mut open = Vec::new();
-        while let Ok((socket, _)) = silent.accept().await {
-            open.push(socket);
-        }
-    });
+    let (servers, _, held) = hung_memcached().await;
     let server = authorization_server(2).await;
     let conf = conf(
         &format!("{}{INTROSPECT_PATH}", server.uri()),
@@ -219,17 +233,7 @@ async fn memcached_that_never_answers_is_a_miss_within_the_socket_timeout() {
 /// memcached sees exactly one.
 #[tokio::test]
 async fn requests_queued_for_a_hung_memcached_do_not_add_up_socket_timeouts() {
-    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let servers = silent.local_addr().unwrap().to_string();
-    let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let counted = accepted.clone();
-    let held = tokio::spawn(async move {
-        let mut open = Vec::new();
-        while let Ok((socket, _)) = silent.accept().await {
-            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            open.push(socket);
-        }
-    });
+    let (servers, accepted, held) = hung_memcached().await;
     const QUEUED: u64 = 8;
     let server = authorization_server(QUEUED).await;
     let conf = conf(

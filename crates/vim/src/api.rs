@@ -24,7 +24,7 @@ use crate::list_cache::{self, ListCache};
 use crate::model::{deep_update, Vim};
 use crate::policy::{allowed, scope, Action};
 use crate::store::{VimFilter, VimStore};
-use crate::vault::{stored_secrets, KeyRef, StagedKey};
+use crate::vault::{stored_secrets, CommitTurn, KeyRef, StagedKey};
 use crate::view::{OneVim, VimList, VimView};
 use crate::VimError;
 
@@ -490,13 +490,13 @@ async fn do_update(
     // and making the key current take one turn, so keys become current in commit order.
     let turn = match &staged {
         Some(staged) => match driver.commit_turn(staged).await {
-            Ok(turn) => Some(turn),
+            Ok(turn) => turn,
             Err(e) => {
                 driver.discard_key(staged).await;
                 return Err(e);
             }
         },
-        None => None,
+        None => CommitTurn::none(),
     };
     commit_with_key(
         driver.as_ref(),

@@ -91,11 +91,12 @@ impl KeyStore {
         }
     }
 
-    /// Make a stored key current (the row using it has committed).
+    /// The turn the key's manager gives a row write using it ([`CommitTurn`]).
     pub(crate) async fn commit_turn(&self, staged: &StagedKey) -> Result<CommitTurn, VimError> {
         self.manager_of(&staged.key_ref)?.commit_turn(staged).await
     }
 
+    /// Make a stored key current (the row using it has committed).
     pub(crate) async fn activate(&self, staged: &StagedKey) -> Result<(), VimError> {
         self.manager_of(&staged.key_ref)?.activate(staged).await
     }

@@ -247,6 +247,7 @@ fn keystone_failure(err: KeystoneError) -> VimError {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
 
     #[test]
     fn a_long_keystone_message_is_logged_clipped() {
@@ -260,8 +261,6 @@ mod tests {
             LOGGED_MESSAGE_CHARS
         );
     }
-
-    use super::*;
 
     #[test]
     fn cert_verify_is_not_a_plugin_argument_but_is_accepted() {
